@@ -1,0 +1,52 @@
+//! Architecture tables, held as data files generated from the kernel headers Debian ships
+//! (see `tables_test.rs`, which checks them against those headers and regenerates them
+//! with `ARCHSCOPE_BLESS=1`).
+pub mod errno;
+pub mod syscalls;
+#[cfg(test)]
+mod tables_test;
+
+/// Architectures the agent knows, with the names each ecosystem uses for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+    Loongarch64,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 3] = [Arch::X86_64, Arch::Aarch64, Arch::Loongarch64];
+
+    /// The architecture this binary runs on (the running kernel's, for a native build).
+    pub fn current() -> Option<Arch> {
+        Self::from_name(std::env::consts::ARCH)
+    }
+
+    /// Accepts `uname -m`, Rust, Go/Kubernetes and Debian names.
+    pub fn from_name(name: &str) -> Option<Arch> {
+        match name {
+            "x86_64" | "amd64" => Some(Arch::X86_64),
+            "aarch64" | "arm64" => Some(Arch::Aarch64),
+            "loongarch64" | "loong64" => Some(Arch::Loongarch64),
+            _ => None,
+        }
+    }
+
+    /// `uname -m`.
+    pub fn uname(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Loongarch64 => "loongarch64",
+        }
+    }
+
+    /// Go / Kubernetes `GOARCH` (the `kubernetes.io/arch` label).
+    pub fn goarch(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+            Arch::Loongarch64 => "loong64",
+        }
+    }
+}

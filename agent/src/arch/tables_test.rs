@@ -1,0 +1,205 @@
+//! The arch tables checked against the kernel headers Debian ships for each arch
+//! (`linux-libc-dev`, `linux-libc-dev-arm64-cross`; LoongArch: the asm-generic header with
+//! the `__ARCH_WANT_*` switches of arch/loongarch/include/uapi/asm/unistd.h).
+//! `ARCHSCOPE_BLESS=1 cargo test -p archscope-agent tables_test` rewrites the data files.
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use super::Arch;
+
+/// Run the C preprocessor over `include` and return every `#define`d macro.
+fn macros(
+    include: &str,
+    args: &[&str],
+    extra_header_dir: Option<&Path>,
+) -> BTreeMap<String, String> {
+    let mut cmd = Command::new("gcc");
+    cmd.args(["-E", "-dM", "-x", "c"]).args(args);
+    if let Some(dir) = extra_header_dir {
+        cmd.arg("-I").arg(dir);
+    }
+    let out = cmd
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            writeln!(child.stdin.take().unwrap(), "#include <{include}>")?;
+            child.wait_with_output()
+        })
+        .expect("gcc (run `cargo xtask setup`)");
+    assert!(
+        out.status.success(),
+        "gcc -dM <{include}> {args:?} failed (run `cargo xtask setup`)"
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.strip_prefix("#define ")?.splitn(2, ' ');
+            Some((
+                it.next()?.to_string(),
+                it.next().unwrap_or("").trim().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Resolve `prefix*` macros to numbers, following aliases such as
+/// `__NR_newfstatat -> __NR3264_fstatat -> 79`.
+fn numbered(
+    defs: &BTreeMap<String, String>,
+    prefix: &str,
+    strip: bool,
+    skip: &[&str],
+) -> BTreeMap<u32, String> {
+    let resolve = |v: &String| {
+        let mut v: &str = v;
+        for _ in 0..4 {
+            if let Ok(n) = v.trim_matches(|c| c == '(' || c == ')').parse::<u32>() {
+                return Some(n);
+            }
+            v = defs.get(v)?;
+        }
+        None
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in defs {
+        let Some(name) = k.strip_prefix(prefix) else {
+            continue;
+        };
+        if skip.contains(&k.as_str()) || name.is_empty() {
+            continue;
+        }
+        // Aliases (EWOULDBLOCK = EAGAIN) keep the canonical name: the one with a number.
+        let direct = v.parse::<u32>().is_ok();
+        if let Some(n) = resolve(v) {
+            if direct || !out.contains_key(&n) {
+                out.insert(n, if strip { name.to_string() } else { k.clone() });
+            }
+        }
+    }
+    out
+}
+
+fn headers_table(arch: Arch) -> BTreeMap<u32, String> {
+    let skip = ["__NR_syscalls", "__NR_arch_specific_syscall"];
+    match arch {
+        Arch::X86_64 => numbered(&macros("asm/unistd_64.h", &[], None), "__NR_", true, &skip),
+        Arch::Aarch64 => {
+            let sysroot = "/usr/aarch64-linux-gnu/include";
+            assert!(
+                Path::new(sysroot).exists(),
+                "{sysroot} missing: run `cargo xtask setup`"
+            );
+            numbered(
+                &macros("asm/unistd.h", &["-nostdinc", "-I", sysroot], None),
+                "__NR_",
+                true,
+                &skip,
+            )
+        }
+        Arch::Loongarch64 => {
+            // arch/loongarch/include/uapi/asm/unistd.h (6.1): clone and clone3 on top of the
+            // asm-generic table, 64-bit longs.
+            let dir = std::env::temp_dir().join("archscope-loongarch-asm");
+            std::fs::create_dir_all(dir.join("asm")).unwrap();
+            std::fs::write(
+                dir.join("asm/bitsperlong.h"),
+                "#define __BITS_PER_LONG 64\n",
+            )
+            .unwrap();
+            let args = [
+                "-nostdinc",
+                "-I",
+                "/usr/include",
+                "-D__ARCH_WANT_SYS_CLONE",
+                "-D__ARCH_WANT_SYS_CLONE3",
+            ];
+            numbered(
+                &macros("asm-generic/unistd.h", &args, Some(&dir)),
+                "__NR_",
+                true,
+                &skip,
+            )
+        }
+    }
+}
+
+fn data_path(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/arch/data")
+        .join(file)
+}
+
+fn check_or_bless(file: &str, source: &str, want: &BTreeMap<u32, String>) {
+    let path = data_path(file);
+    if std::env::var_os("ARCHSCOPE_BLESS").is_some() {
+        let mut s = format!(
+            "# generated from {source} by `ARCHSCOPE_BLESS=1 cargo test -p archscope-agent tables_test`\n"
+        );
+        for (nr, name) in want {
+            s.push_str(&format!("{nr}\t{name}\n"));
+        }
+        std::fs::write(&path, s).unwrap();
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let have: BTreeMap<u32, String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (nr, name) = l.split_once('\t').unwrap();
+            (nr.parse().unwrap(), name.to_string())
+        })
+        .collect();
+    for (nr, name) in want {
+        assert_eq!(
+            have.get(nr),
+            Some(name),
+            "{file}: entry {nr} differs from {source}"
+        );
+    }
+    for (nr, name) in &have {
+        assert!(
+            want.contains_key(nr),
+            "{file}: {nr} {name} is not in {source}"
+        );
+    }
+}
+
+#[test]
+fn syscall_tables_match_debian_headers() {
+    let sources = [
+        (
+            Arch::X86_64,
+            "syscalls_x86_64.tsv",
+            "linux-libc-dev asm/unistd_64.h",
+        ),
+        (
+            Arch::Aarch64,
+            "syscalls_aarch64.tsv",
+            "linux-libc-dev-arm64-cross asm/unistd.h",
+        ),
+        (
+            Arch::Loongarch64,
+            "syscalls_loongarch64.tsv",
+            "linux-libc-dev asm-generic/unistd.h with LoongArch's __ARCH_WANT_SYS_CLONE{,3}",
+        ),
+    ];
+    for (arch, file, source) in sources {
+        let want = headers_table(arch);
+        assert!(want.len() > 280, "{source}: only {} syscalls", want.len());
+        check_or_bless(file, source, &want);
+    }
+}
+
+#[test]
+fn errno_table_matches_debian_headers() {
+    let defs = macros("asm/errno.h", &[], None);
+    let want = numbered(&defs, "E", false, &[]);
+    assert_eq!(want.get(&2).map(String::as_str), Some("ENOENT"));
+    check_or_bless("errno_generic.tsv", "linux-libc-dev asm/errno.h", &want);
+}

@@ -1,0 +1,74 @@
+//! `agent run`: load, attach, serve until SIGINT/SIGTERM.
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::RunArgs;
+use crate::arch::{Arch, syscalls::SyscallTable};
+use crate::collect::Collector;
+use crate::config::Config;
+use crate::identity::cgroups::CgroupResolver;
+use crate::probes::{Feature, Probes};
+use crate::tracefs::Tracefs;
+use crate::{UsageError, privileges};
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let cfg = Config::resolve(&args.overrides, args.config.as_deref()).map_err(UsageError::from)?;
+    crate::init_logging(&cfg.log);
+    privileges::require_for_run().map_err(UsageError::from)?;
+    let arch = Arch::current().context("unsupported architecture")?;
+    let tracefs = Tracefs::find_or_mount(cfg.tracefs.as_deref()).map_err(|e| e.to_string());
+    let probes = Probes::load(&cfg, tracefs.as_ref().map_err(Clone::clone));
+    if let Some(e) = &probes.object_error {
+        tracing::error!("{e}");
+    }
+    if !probes.feature_up(Feature::Syscalls) {
+        tracing::warn!("syscall tracing is disabled; serving the agent's own health only");
+    }
+    let cgroups = CgroupResolver::new(
+        CgroupResolver::system(),
+        cfg.cgroup_cache_entries,
+        cfg.cgroup_grace_period,
+    );
+    if cgroups.root().is_none() {
+        tracing::warn!("no cgroup2 hierarchy mounted: series are labelled by cgroup id");
+    }
+    let collector = Arc::new(Collector::new(
+        probes,
+        SyscallTable::for_arch(arch),
+        cgroups,
+        cfg.max_series_per_metric,
+    ));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|e| UsageError(format!("listen: cannot bind {}: {e}", cfg.listen)))?;
+        tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+        axum::serve(listener, crate::server::router(collector))
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("http server")?;
+        tracing::info!("shutting down: detaching programs");
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

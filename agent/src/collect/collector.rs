@@ -1,0 +1,235 @@
+//! Builds a `Snapshot` on demand: reads the maps once, labels, applies the budget, and adds
+//! the agent's own health. Both exporters call `snapshot()`; nothing else reads the maps.
+use std::sync::Mutex;
+use std::time::Instant;
+
+use archscope_common::Loss;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use super::budget::Budget;
+use super::model::{Family, Series, Snapshot, Value, label};
+use super::names;
+use crate::arch::syscalls::SyscallTable;
+use crate::identity::cgroups::CgroupResolver;
+use crate::probes::{Feature, Probes, syscalls};
+
+pub struct Collector {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    probes: Probes,
+    table: SyscallTable,
+    cgroups: CgroupResolver,
+    budget: Budget,
+    sys: Option<System>,
+    build: [(&'static str, std::sync::Arc<str>); 3],
+    map_reads: u64,
+    map_read_errors: u64,
+    scrapes: u64,
+    cgroups_forgotten: u64,
+    last_duration: f64,
+}
+
+impl Collector {
+    pub fn new(
+        probes: Probes,
+        table: SyscallTable,
+        cgroups: CgroupResolver,
+        max_series: usize,
+    ) -> Self {
+        let kernel = System::kernel_version().unwrap_or_default();
+        let build = [
+            ("version", label(env!("CARGO_PKG_VERSION"))),
+            ("arch", label(table.arch.goarch())),
+            ("kernel", label(kernel)),
+        ];
+        Collector {
+            inner: Mutex::new(Inner {
+                probes,
+                table,
+                cgroups,
+                budget: Budget::new(max_series),
+                sys: System::new().ok(),
+                build,
+                map_reads: 0,
+                map_read_errors: 0,
+                scrapes: 0,
+                cgroups_forgotten: 0,
+                last_duration: 0.0,
+            }),
+        }
+    }
+
+    /// Is every feature that loaded collecting? (for /readyz)
+    pub fn ready(&self) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.probes.feature_up(Feature::Syscalls)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.build_snapshot()
+    }
+}
+
+impl Inner {
+    fn build_snapshot(&mut self) -> Snapshot {
+        let started = Instant::now();
+        self.scrapes += 1;
+        self.probes.flush_logs();
+        let mut families = Vec::new();
+        let mut losses = [0u64; archscope_common::LOSS_KINDS];
+        let mut folded = Vec::new();
+        if self.probes.feature_up(Feature::Syscalls)
+            && let Some(ebpf) = self.probes.ebpf.as_mut()
+        {
+            self.map_reads += 1;
+            match syscalls::read(ebpf) {
+                Ok(maps) => {
+                    losses = maps.losses;
+                    let ids = maps
+                        .stats
+                        .keys()
+                        .map(|k| k.cgroup_id)
+                        .chain(maps.errnos.keys().map(|k| k.cgroup_id));
+                    let gone = self.cgroups.refresh(ids);
+                    for mut f in super::syscalls::families(&maps, &self.table, &self.cgroups) {
+                        folded.push((f.name, self.budget.apply(&mut f)));
+                        families.push(f);
+                    }
+                    if !gone.is_empty() {
+                        for (_, path) in &gone {
+                            self.budget.release("cgroup", path);
+                        }
+                        let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
+                        match syscalls::forget_cgroups(ebpf, &ids, &maps) {
+                            Ok(n) => self.cgroups_forgotten += n as u64,
+                            Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.map_read_errors += 1;
+                    tracing::warn!("reading syscall maps: {e}");
+                }
+            }
+        }
+        families.extend(self.health(&losses, &folded));
+        self.last_duration = started.elapsed().as_secs_f64();
+        Snapshot { families }
+    }
+
+    fn health(&mut self, losses: &[u64], folded: &[(&'static str, usize)]) -> Vec<Family> {
+        let gauge = |def: &names::MetricDef, series: Vec<Series>| Family {
+            series,
+            ..def.family_empty()
+        };
+        let one = |v: Value| {
+            vec![Series {
+                labels: vec![],
+                value: v,
+            }]
+        };
+        let mut out = vec![gauge(
+            &names::BUILD_INFO,
+            vec![Series {
+                labels: self.build.to_vec(),
+                value: Value::Gauge(1.0),
+            }],
+        )];
+        out.push(gauge(
+            &names::PROGRAM_UP,
+            self.probes
+                .status
+                .iter()
+                .map(|s| Series {
+                    labels: vec![
+                        ("program", label(s.name)),
+                        ("feature", label(s.feature.name())),
+                    ],
+                    value: Value::Gauge(if s.result.is_ok() { 1.0 } else { 0.0 }),
+                })
+                .collect(),
+        ));
+        let up = self.probes.feature_up(Feature::Syscalls);
+        out.push(gauge(
+            &names::FEATURE_UP,
+            vec![Series {
+                labels: vec![("feature", label("syscalls"))],
+                value: Value::Gauge(f64::from(u8::from(up))),
+            }],
+        ));
+        out.push(gauge(
+            &names::KERNEL_LOSSES,
+            Loss::ALL
+                .iter()
+                .map(|l| Series {
+                    labels: vec![("reason", label(l.name()))],
+                    value: Value::Counter(losses[*l as usize]),
+                })
+                .collect(),
+        ));
+        let map_label = || vec![("family", label("syscalls"))];
+        out.push(gauge(
+            &names::MAP_READS,
+            vec![Series {
+                labels: map_label(),
+                value: Value::Counter(self.map_reads),
+            }],
+        ));
+        out.push(gauge(
+            &names::MAP_READ_ERRORS,
+            vec![Series {
+                labels: map_label(),
+                value: Value::Counter(self.map_read_errors),
+            }],
+        ));
+        out.push(gauge(
+            &names::SNAPSHOT_DURATION,
+            one(Value::Gauge(self.last_duration)),
+        ));
+        out.push(gauge(&names::SCRAPES, one(Value::Counter(self.scrapes))));
+        out.push(gauge(
+            &names::CARDINALITY_OVERFLOW,
+            folded
+                .iter()
+                .map(|(m, n)| Series {
+                    labels: vec![("metric", label(*m))],
+                    value: Value::Gauge(*n as f64),
+                })
+                .collect(),
+        ));
+        out.push(gauge(
+            &names::CGROUP_CACHE_ENTRIES,
+            one(Value::Gauge(self.cgroups.len() as f64)),
+        ));
+        out.push(gauge(
+            &names::CGROUP_CACHE_CAPACITY,
+            one(Value::Gauge(self.cgroups.capacity() as f64)),
+        ));
+        out.push(gauge(
+            &names::CGROUPS_FORGOTTEN,
+            one(Value::Counter(self.cgroups_forgotten)),
+        ));
+        if let Some(sys) = self.sys.as_mut() {
+            let pid = Pid::from_u32(std::process::id());
+            sys.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&[pid]),
+                false,
+                ProcessRefreshKind::nothing().with_memory().with_cpu(),
+            );
+            if let Some(p) = sys.process(pid) {
+                out.push(gauge(
+                    &names::AGENT_RSS,
+                    one(Value::Gauge(p.memory() as f64)),
+                ));
+                out.push(gauge(
+                    &names::AGENT_CPU,
+                    one(Value::Gauge(p.accumulated_cpu_time() as f64 / 1e3)),
+                ));
+            }
+        }
+        out
+    }
+}

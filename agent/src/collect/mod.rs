@@ -1,0 +1,11 @@
+//! The one data path: kernel maps → `Snapshot` (series with labels) → exporters. A scrape
+//! asks for a snapshot; it never reaches into maps or caches itself.
+mod budget;
+pub mod model;
+pub mod names;
+mod syscalls;
+
+pub mod collector;
+
+pub use collector::Collector;
+pub use model::{Family, Snapshot, Value};

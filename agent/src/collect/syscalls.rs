@@ -1,0 +1,55 @@
+//! Syscall map contents → the syscall families.
+use archscope_common::{HIST_BUCKETS, hist_upper_bound_ns};
+
+use super::model::{Family, Series, Value, label};
+use super::names;
+use crate::arch::{errno, syscalls::SyscallTable};
+use crate::identity::cgroups::CgroupResolver;
+use crate::probes::syscalls::SyscallMaps;
+
+pub fn families(maps: &SyscallMaps, table: &SyscallTable, cgroups: &CgroupResolver) -> [Family; 3] {
+    let mut calls = names::SYSCALLS.family_empty();
+    let mut errors = names::SYSCALL_ERRORS.family_empty();
+    let mut duration = names::SYSCALL_DURATION.family_empty();
+    let bounds: Vec<f64> = (0..HIST_BUCKETS)
+        .map(|i| hist_upper_bound_ns(i).map_or(f64::INFINITY, |ns| ns as f64 / 1e9))
+        .collect();
+    let mut keys: Vec<_> = maps.stats.keys().collect();
+    keys.sort_unstable();
+    for k in keys {
+        let s = &maps.stats[k];
+        let labels = vec![
+            ("cgroup", cgroups.path(k.cgroup_id)),
+            ("syscall", label(table.label(k.nr))),
+        ];
+        if s.calls > 0 {
+            calls.series.push(Series {
+                labels: labels.clone(),
+                value: Value::Counter(s.calls),
+            });
+        }
+        if s.completed > 0 {
+            let buckets = bounds.iter().copied().zip(s.hist.iter().copied()).collect();
+            let value = Value::Histogram {
+                sum: s.duration_ns_sum as f64 / 1e9,
+                count: s.completed,
+                buckets,
+            };
+            duration.series.push(Series { labels, value });
+        }
+    }
+    let mut ekeys: Vec<_> = maps.errnos.keys().collect();
+    ekeys.sort_unstable();
+    for k in ekeys {
+        let labels = vec![
+            ("cgroup", cgroups.path(k.cgroup_id)),
+            ("syscall", label(table.label(k.nr))),
+            ("errno", label(errno::label(k.errno))),
+        ];
+        errors.series.push(Series {
+            labels,
+            value: Value::Counter(maps.errnos[k]),
+        });
+    }
+    [calls, errors, duration]
+}

@@ -1,0 +1,233 @@
+//! The agent's configuration: flags > `ARCHSCOPE_*` environment > config file > defaults.
+//! Every bad input is a `ConfigError`, printed as one line naming the field, exit status 2.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Environment variables the agent reads; any other `ARCHSCOPE_*` variable is an error
+/// (a typo would otherwise be silently ignored).
+pub const ENV_VARS: &[&str] = &[
+    "ARCHSCOPE_CONFIG",
+    "ARCHSCOPE_LISTEN",
+    "ARCHSCOPE_LOG",
+    "ARCHSCOPE_MAX_SERIES_PER_METRIC",
+    "ARCHSCOPE_SYSCALL_MAP_ENTRIES",
+    "ARCHSCOPE_INFLIGHT_MAP_ENTRIES",
+    "ARCHSCOPE_CGROUP_CACHE_ENTRIES",
+    "ARCHSCOPE_CGROUP_GRACE_PERIOD",
+    "ARCHSCOPE_TRACEFS",
+    "ARCHSCOPE_BLESS", // test-only: regenerate arch tables
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {msg}")]
+    File { path: PathBuf, msg: String },
+    #[error("{field}: {msg}")]
+    Field { field: &'static str, msg: String },
+    #[error("environment variable {0} is not an archscope setting (known: {known})", known = ENV_VARS.join(", "))]
+    UnknownEnv(String),
+}
+
+/// Values as the config file spells them. All optional: what is absent falls through to
+/// the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub log: Option<String>,
+    pub max_series_per_metric: Option<u64>,
+    pub syscall_map_entries: Option<u64>,
+    pub inflight_map_entries: Option<u64>,
+    pub cgroup_cache_entries: Option<u64>,
+    pub cgroup_grace_period: Option<String>,
+    pub tracefs: Option<PathBuf>,
+}
+
+/// Values from flags or the environment (clap resolves those two), as strings so that
+/// every source is validated by the same code.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Address for /metrics, /healthz and /readyz [default: 0.0.0.0:9435]
+    #[arg(long, env = "ARCHSCOPE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Log filter, e.g. `info` or `archscope_agent=debug` [default: info]
+    #[arg(long, env = "ARCHSCOPE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+    /// Series per metric before the rest fold into an overflow series [default: 10000]
+    #[arg(long, env = "ARCHSCOPE_MAX_SERIES_PER_METRIC", value_name = "N")]
+    pub max_series_per_metric: Option<String>,
+    /// Kernel map size for (cgroup, syscall) statistics [default: 16384]
+    #[arg(long, env = "ARCHSCOPE_SYSCALL_MAP_ENTRIES", value_name = "N")]
+    pub syscall_map_entries: Option<String>,
+    /// Kernel map size for syscalls in flight, one per thread [default: 65536]
+    #[arg(long, env = "ARCHSCOPE_INFLIGHT_MAP_ENTRIES", value_name = "N")]
+    pub inflight_map_entries: Option<String>,
+    /// cgroup id → path cache size [default: 16384]
+    #[arg(long, env = "ARCHSCOPE_CGROUP_CACHE_ENTRIES", value_name = "N")]
+    pub cgroup_cache_entries: Option<String>,
+    /// How long a removed cgroup's series stay before they are dropped [default: 1m]
+    #[arg(long, env = "ARCHSCOPE_CGROUP_GRACE_PERIOD", value_name = "DURATION")]
+    pub cgroup_grace_period: Option<String>,
+    /// tracefs mount point [default: found in /proc/self/mountinfo, mounted if absent]
+    #[arg(long, env = "ARCHSCOPE_TRACEFS", value_name = "DIR")]
+    pub tracefs: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub log: String,
+    pub max_series_per_metric: usize,
+    pub syscall_map_entries: u32,
+    pub inflight_map_entries: u32,
+    pub cgroup_cache_entries: usize,
+    pub cgroup_grace_period: Duration,
+    pub tracefs: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "0.0.0.0:9435".parse().unwrap(),
+            log: "info".into(),
+            max_series_per_metric: 10_000,
+            syscall_map_entries: 16_384,
+            inflight_map_entries: 65_536,
+            cgroup_cache_entries: 16_384,
+            cgroup_grace_period: Duration::from_secs(60),
+            tracefs: None,
+        }
+    }
+}
+
+impl Config {
+    /// Merge the sources in precedence order and validate the result.
+    pub fn resolve(o: &Overrides, file: Option<&Path>) -> Result<Config, ConfigError> {
+        check_env()?;
+        let f = match file {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        let d = Config::default();
+        let num =
+            |field, flag: &Option<String>, file: Option<u64>, def: u64, min: u64, max: u64| {
+                let v = match (flag, file) {
+                    (Some(s), _) => s.trim().parse::<u64>().map_err(|_| ConfigError::Field {
+                        field,
+                        msg: format!("`{s}` is not a whole number"),
+                    })?,
+                    (None, Some(v)) => v,
+                    (None, None) => def,
+                };
+                if !(min..=max).contains(&v) {
+                    return Err(ConfigError::Field {
+                        field,
+                        msg: format!("{v} is outside {min}..={max}"),
+                    });
+                }
+                Ok(v)
+            };
+        let listen = o.listen.clone().or(f.listen).map_or(Ok(d.listen), |s| {
+            s.parse::<SocketAddr>().map_err(|_| ConfigError::Field {
+                field: "listen",
+                msg: format!("`{s}` is not an address such as 0.0.0.0:9435"),
+            })
+        })?;
+        let log = o.log.clone().or(f.log).unwrap_or(d.log);
+        tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| ConfigError::Field {
+            field: "log",
+            msg: format!("`{log}`: {e}"),
+        })?;
+        let grace = o.cgroup_grace_period.clone().or(f.cgroup_grace_period);
+        let cgroup_grace_period = match grace {
+            None => d.cgroup_grace_period,
+            Some(s) => humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Field {
+                field: "cgroup_grace_period",
+                msg: format!("`{s}`: {e} (e.g. 30s, 1m)"),
+            })?,
+        };
+        Ok(Config {
+            listen,
+            log,
+            max_series_per_metric: num(
+                "max_series_per_metric",
+                &o.max_series_per_metric,
+                f.max_series_per_metric,
+                10_000,
+                1,
+                10_000_000,
+            )? as usize,
+            syscall_map_entries: num(
+                "syscall_map_entries",
+                &o.syscall_map_entries,
+                f.syscall_map_entries,
+                16_384,
+                64,
+                1 << 22,
+            )? as u32,
+            inflight_map_entries: num(
+                "inflight_map_entries",
+                &o.inflight_map_entries,
+                f.inflight_map_entries,
+                65_536,
+                64,
+                1 << 22,
+            )? as u32,
+            cgroup_cache_entries: num(
+                "cgroup_cache_entries",
+                &o.cgroup_cache_entries,
+                f.cgroup_cache_entries,
+                16_384,
+                16,
+                1 << 22,
+            )? as usize,
+            cgroup_grace_period,
+            tracefs: o.tracefs.clone().or(f.tracefs),
+        })
+    }
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.into(),
+            msg: e.to_string(),
+        })?;
+        Self::parse(&text).map_err(|msg| ConfigError::File {
+            path: path.into(),
+            msg,
+        })
+    }
+
+    /// Parse TOML; the error is one line with the line number and the offending key.
+    pub fn parse(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let msg = e.message().replace('\n', " ");
+            match line {
+                Some(l) => format!("line {l}: {}", msg.trim()),
+                None => msg.trim().to_string(),
+            }
+        })
+    }
+}
+
+fn check_env() -> Result<(), ConfigError> {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("ARCHSCOPE_") && !ENV_VARS.contains(&k.as_ref()) {
+            return Err(ConfigError::UnknownEnv(k.into_owned()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "config_test.rs"]
+mod tests;

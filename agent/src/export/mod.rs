@@ -1,0 +1,2 @@
+//! Exporters: each renders the same `collect::Snapshot`.
+pub mod prometheus;

@@ -1,0 +1,84 @@
+//! `agent`: parse the command line and dispatch; nothing else.
+mod arch;
+mod cli;
+mod collect;
+mod config;
+mod export;
+mod identity;
+mod mounts;
+mod privileges;
+mod probes;
+mod server;
+mod tracefs;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Bad input or missing privilege: one line, exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl From<config::ConfigError> for UsageError {
+    fn from(e: config::ConfigError) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+impl From<String> for UsageError {
+    fn from(s: String) -> Self {
+        UsageError(s)
+    }
+}
+
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print and succeed; a bad flag is one line, exit 2.
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("bad arguments");
+            eprintln!(
+                "agent: {} (see `agent --help`)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Run(a) => cli::run::run(a),
+        cli::Command::Check(a) => cli::check::check(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("agent: {u}");
+                ExitCode::from(2)
+            } else if let Some(c) = e.downcast_ref::<cli::check::NotReady>() {
+                eprintln!("agent: {c}");
+                ExitCode::from(1)
+            } else {
+                eprintln!("agent: {}", probes::chain(e.as_ref()));
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Loading and attaching the kernel programs. Every program is optional: one that fails
+//! to load or attach disables only its feature, with the reason kept for `agent check`,
+//! the log (once) and the `archscope_program_up` metric.
+pub mod syscalls;
+
+use aya::{Ebpf, EbpfLoader, programs::TracePoint};
+
+use crate::config::Config;
+use crate::tracefs::Tracefs;
+
+/// The eBPF object built from ebpf/probes, embedded at build time.
+pub static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/archscope"));
+
+/// A family of programs that is switched on or off as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    Syscalls,
+}
+
+impl Feature {
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Syscalls => "syscalls",
+        }
+    }
+}
+
+/// A program in the object, the hook it needs, and the feature it serves.
+pub struct ProgramSpec {
+    pub name: &'static str,
+    pub feature: Feature,
+    pub category: &'static str,
+    pub tracepoint: &'static str,
+    /// Without this program the feature is off; without a non-required one it is degraded.
+    pub required: bool,
+}
+
+pub const PROGRAMS: &[ProgramSpec] = &[
+    ProgramSpec {
+        name: "archscope_sys_enter",
+        feature: Feature::Syscalls,
+        category: "raw_syscalls",
+        tracepoint: "sys_enter",
+        required: true,
+    },
+    ProgramSpec {
+        name: "archscope_sys_exit",
+        feature: Feature::Syscalls,
+        category: "raw_syscalls",
+        tracepoint: "sys_exit",
+        required: false,
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct ProgramStatus {
+    pub name: &'static str,
+    pub feature: Feature,
+    pub hook: String,
+    /// `Ok(())` when loaded and attached; otherwise why not.
+    pub result: Result<(), String>,
+}
+
+pub struct Probes {
+    pub ebpf: Option<Ebpf>,
+    pub status: Vec<ProgramStatus>,
+    /// Why the object itself could not be loaded (then every program failed).
+    pub object_error: Option<String>,
+    logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+}
+
+impl Probes {
+    /// Load the object with the layouts found in tracefs and the configured map sizes, then
+    /// load and attach each program. Never fails as a whole: failures are in `status`.
+    pub fn load(cfg: &Config, tracefs: Result<&Tracefs, String>) -> Probes {
+        let syscall_layout = tracefs
+            .clone()
+            .and_then(|t| syscalls::layout(t).map_err(|e| e.to_string()));
+        let mut loader = EbpfLoader::new();
+        if let Ok(l) = &syscall_layout {
+            loader.override_global("RAW_SYSCALLS_LAYOUT", l, true);
+        }
+        loader
+            .map_max_entries("SYSCALL_STATS", cfg.syscall_map_entries)
+            .map_max_entries("SYSCALL_ERRNOS", cfg.syscall_map_entries)
+            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries);
+        let mut ebpf = match loader.load(OBJECT) {
+            Ok(e) => e,
+            Err(e) => {
+                let why = format!("loading the eBPF object failed: {}", chain(&e));
+                let status = PROGRAMS
+                    .iter()
+                    .map(|p| status(p, Err(why.clone())))
+                    .collect();
+                return Probes {
+                    ebpf: None,
+                    status,
+                    object_error: Some(why),
+                    logger: None,
+                };
+            }
+        };
+        // Kernel-side diagnostics (first occurrence of each loss kind) go to our log.
+        let logger = aya_log::EbpfLogger::init(&mut ebpf)
+            .inspect_err(|e| tracing::debug!("aya-log unavailable: {e}"))
+            .ok();
+        let mut out = Vec::new();
+        for p in PROGRAMS {
+            let prereq = match p.feature {
+                Feature::Syscalls => syscall_layout.as_ref().map(|_| ()).map_err(Clone::clone),
+            };
+            let r = prereq.and_then(|()| attach(&mut ebpf, p));
+            if let Err(why) = &r {
+                tracing::warn!(
+                    program = p.name,
+                    feature = p.feature.name(),
+                    "disabled: {why}"
+                );
+            }
+            out.push(status(p, r));
+        }
+        Probes {
+            ebpf: Some(ebpf),
+            status: out,
+            object_error: None,
+            logger,
+        }
+    }
+
+    /// Is the feature collecting (all its required programs attached)?
+    pub fn feature_up(&self, f: Feature) -> bool {
+        PROGRAMS
+            .iter()
+            .zip(&self.status)
+            .filter(|(p, _)| p.feature == f && p.required)
+            .all(|(_, s)| s.result.is_ok())
+    }
+
+    pub fn program_up(&self, name: &str) -> bool {
+        self.status
+            .iter()
+            .any(|s| s.name == name && s.result.is_ok())
+    }
+
+    /// Forward kernel-side log records; called off the hot path (each snapshot).
+    pub fn flush_logs(&mut self) {
+        if let Some(l) = &mut self.logger {
+            l.flush();
+        }
+    }
+}
+
+fn status(p: &ProgramSpec, result: Result<(), String>) -> ProgramStatus {
+    ProgramStatus {
+        name: p.name,
+        feature: p.feature,
+        hook: format!("tracepoint/{}:{}", p.category, p.tracepoint),
+        result,
+    }
+}
+
+fn attach(ebpf: &mut Ebpf, p: &ProgramSpec) -> Result<(), String> {
+    let prog = ebpf
+        .program_mut(p.name)
+        .ok_or_else(|| format!("program {} not in the object", p.name))?;
+    let tp: &mut TracePoint = prog.try_into().map_err(|e| chain(&e))?;
+    tp.load()
+        .map_err(|e| format!("verifier rejected it: {}", chain(&e)))?;
+    tp.attach(p.category, p.tracepoint)
+        .map_err(|e| format!("attach failed: {}", chain(&e)))?;
+    Ok(())
+}
+
+/// An error and its causes on one line; a verifier log is cut to its last line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    let s = s.trim().replace('\n', " | ");
+    if s.len() > 400 {
+        format!("{}…", &s[..s.floor_char_boundary(400)])
+    } else {
+        s
+    }
+}

@@ -1,0 +1,8 @@
+//! Types that cross the kernel/user boundary. Every type is `#[repr(C)]`, has no
+//! implicit padding (checked by the size asserts below) and holds only integers, so the
+//! `aya::Pod` impls behind the `user` feature are sound.
+#![no_std]
+
+pub mod syscalls;
+
+pub use syscalls::*;

@@ -1,0 +1,242 @@
+//! Syscall aggregation: what the kernel programs write and the agent reads.
+
+/// Latency histogram buckets (log2 of nanoseconds). Bucket `0` holds durations below
+/// `2^HIST_FIRST_SHIFT` ns (~1 µs); bucket `i` holds `[2^(HIST_FIRST_SHIFT+i-1), 2^(HIST_FIRST_SHIFT+i))`;
+/// the last bucket is open-ended (above ~17 s).
+pub const HIST_BUCKETS: usize = 26;
+/// The first bucket's upper bound is `2^10` ns = 1.024 µs.
+pub const HIST_FIRST_SHIFT: u32 = 10;
+
+/// Map the duration to its histogram bucket. Branch-only (no loops, no `ctlz`) so the
+/// verifier and every BPF backend accept it.
+#[inline(always)]
+pub fn hist_bucket(ns: u64) -> usize {
+    let log2 = log2_floor(ns);
+    if log2 < HIST_FIRST_SHIFT {
+        0
+    } else {
+        let b = (log2 - HIST_FIRST_SHIFT + 1) as usize;
+        if b >= HIST_BUCKETS {
+            HIST_BUCKETS - 1
+        } else {
+            b
+        }
+    }
+}
+
+/// floor(log2(v)), with log2_floor(0) == 0.
+#[inline(always)]
+pub fn log2_floor(mut v: u64) -> u32 {
+    let mut r = 0;
+    if v >= 1 << 32 {
+        v >>= 32;
+        r += 32;
+    }
+    if v >= 1 << 16 {
+        v >>= 16;
+        r += 16;
+    }
+    if v >= 1 << 8 {
+        v >>= 8;
+        r += 8;
+    }
+    if v >= 1 << 4 {
+        v >>= 4;
+        r += 4;
+    }
+    if v >= 1 << 2 {
+        v >>= 2;
+        r += 2;
+    }
+    if v >= 1 << 1 {
+        r += 1;
+    }
+    r
+}
+
+/// Upper bound of bucket `i` in nanoseconds; `None` for the open-ended last bucket.
+pub fn hist_upper_bound_ns(i: usize) -> Option<u64> {
+    if i + 1 >= HIST_BUCKETS {
+        None
+    } else {
+        Some(1u64 << (HIST_FIRST_SHIFT as usize + i))
+    }
+}
+
+/// Key of the per-CPU syscall statistics map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SyscallKey {
+    /// cgroup v2 id (the inode number of the cgroup's directory).
+    pub cgroup_id: u64,
+    /// Syscall number in the running kernel's native table.
+    pub nr: u32,
+    pub _pad: u32,
+}
+
+/// Per-CPU value: calls are counted on entry (so `exit_group` counts), latency and
+/// failures on exit (only for calls whose entry was seen).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallStats {
+    pub calls: u64,
+    pub failed: u64,
+    /// Completed calls whose latency went into `hist`.
+    pub completed: u64,
+    pub duration_ns_sum: u64,
+    pub hist: [u64; HIST_BUCKETS],
+}
+
+impl SyscallStats {
+    pub const ZERO: Self = Self {
+        calls: 0,
+        failed: 0,
+        completed: 0,
+        duration_ns_sum: 0,
+        hist: [0; HIST_BUCKETS],
+    };
+}
+
+/// Key of the per-CPU failed-call map: one counter per (cgroup, syscall, errno).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ErrnoKey {
+    pub cgroup_id: u64,
+    pub nr: u32,
+    /// Positive errno value (`-ret`).
+    pub errno: u32,
+}
+
+/// A syscall in flight on one thread, from sys_enter to sys_exit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct InFlight {
+    pub start_ns: u64,
+    pub cgroup_id: u64,
+    /// Syscall number as seen at entry; sys_exit must report the same one.
+    pub nr: i64,
+}
+
+/// Indices of the per-CPU loss counters the programs keep (`LOSSES` map).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// The statistics map was full: a call was not counted.
+    StatsMapFull = 0,
+    /// The errno map was full: a failure was not broken down by errno.
+    ErrnoMapFull = 1,
+    /// The in-flight map could not take an entry: a latency was not measured.
+    InFlightMapFull = 2,
+    /// A sys_exit whose entry was not seen (started before the agent, or evicted).
+    ExitWithoutEnter = 3,
+    /// The tracepoint record could not be read.
+    ReadFailed = 4,
+}
+
+pub const LOSS_KINDS: usize = 5;
+
+impl Loss {
+    pub const ALL: [Loss; LOSS_KINDS] = [
+        Loss::StatsMapFull,
+        Loss::ErrnoMapFull,
+        Loss::InFlightMapFull,
+        Loss::ExitWithoutEnter,
+        Loss::ReadFailed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::StatsMapFull => "syscall_stats_map_full",
+            Loss::ErrnoMapFull => "syscall_errno_map_full",
+            Loss::InFlightMapFull => "syscall_inflight_map_full",
+            Loss::ExitWithoutEnter => "syscall_exit_without_enter",
+            Loss::ReadFailed => "tracepoint_read_failed",
+        }
+    }
+}
+
+/// Field offsets inside the `raw_syscalls` tracepoint records, read by the agent from
+/// tracefs `format` files and handed to the programs as a global at load time.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSyscallsLayout {
+    /// `sys_enter.id`
+    pub enter_id: u32,
+    /// `sys_exit.id`
+    pub exit_id: u32,
+    /// `sys_exit.ret`
+    pub exit_ret: u32,
+    pub _pad: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<SyscallKey>() == 16);
+const _: () = assert!(core::mem::size_of::<SyscallStats>() == 8 * (4 + HIST_BUCKETS));
+const _: () = assert!(core::mem::size_of::<ErrnoKey>() == 16);
+const _: () = assert!(core::mem::size_of::<InFlight>() == 24);
+const _: () = assert!(core::mem::size_of::<RawSyscallsLayout>() == 16);
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all are #[repr(C)] integer-only types without padding (size asserts above).
+    unsafe impl aya::Pod for super::SyscallKey {}
+    unsafe impl aya::Pod for super::SyscallStats {}
+    unsafe impl aya::Pod for super::ErrnoKey {}
+    unsafe impl aya::Pod for super::InFlight {}
+    unsafe impl aya::Pod for super::RawSyscallsLayout {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log2_matches_std() {
+        for v in [
+            1u64,
+            2,
+            3,
+            4,
+            1023,
+            1024,
+            1025,
+            u32::MAX as u64,
+            1 << 40,
+            u64::MAX,
+        ] {
+            assert_eq!(log2_floor(v), 63 - v.leading_zeros(), "v={v}");
+        }
+        assert_eq!(log2_floor(0), 0);
+    }
+
+    #[test]
+    fn buckets_cover_1us_to_10s() {
+        assert_eq!(hist_bucket(0), 0);
+        assert_eq!(hist_bucket(1023), 0);
+        assert_eq!(hist_bucket(1024), 1);
+        assert_eq!(hist_bucket(2047), 1);
+        assert_eq!(hist_bucket(2048), 2);
+        // every value lands in the bucket whose bounds hold it
+        for ns in [
+            1u64,
+            999,
+            1024,
+            5_000,
+            1_000_000,
+            999_999_999,
+            10_000_000_000,
+        ] {
+            let b = hist_bucket(ns);
+            assert!(
+                hist_upper_bound_ns(b).is_none_or(|ub| ns < ub),
+                "{ns} above bucket {b}"
+            );
+            assert!(
+                b == 0 || ns >= hist_upper_bound_ns(b - 1).unwrap(),
+                "{ns} below bucket {b}"
+            );
+        }
+        // 10 s still falls in a bounded bucket; only > ~17 s is open-ended
+        assert!(hist_upper_bound_ns(hist_bucket(10_000_000_000)).is_some());
+        assert_eq!(hist_bucket(u64::MAX), HIST_BUCKETS - 1);
+    }
+}
