@@ -97,6 +97,10 @@ fn file_errors_are_one_line_with_position() {
         ),
         ("listen = \n", "line 1:"),
         ("[maps]\nsize = 3\n", "line 1: unknown field `maps`"),
+        (
+            "listen = \"a\"\n\nlog_level = 1\n",
+            "line 3: unknown field `log_level`",
+        ),
     ];
     for (text, want) in cases {
         let e = FileConfig::parse(text).unwrap_err();

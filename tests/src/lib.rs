@@ -1,1 +1,264 @@
+//! Helpers for the kernel integration tests: a real agent process, real cgroups, a
+//! workload with known syscalls, and a parser for what /metrics says.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
+/// The agent binary under test (`cargo xtask test` sets ARCHSCOPE_AGENT_BIN).
+pub fn agent_bin() -> PathBuf {
+    std::env::var_os("ARCHSCOPE_AGENT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/agent"))
+}
+
+/// The cgroup2 mount (`/sys/fs/cgroup` or `/sys/fs/cgroup/unified` on hybrid hosts).
+pub fn cgroup2_root() -> PathBuf {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines()
+        .find_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            if post.split_whitespace().next()? != "cgroup2" {
+                return None;
+            }
+            Some(PathBuf::from(pre.split_whitespace().nth(4)?))
+        })
+        .expect("no cgroup2 mounted")
+}
+
+/// A fresh cgroup v2 directory, removed on drop.
+pub struct Cgroup {
+    pub dir: PathBuf,
+    /// The agent's `cgroup` label for it.
+    pub label: String,
+}
+
+impl Cgroup {
+    pub fn new(name: &str) -> Cgroup {
+        let label = format!("/archscope-test-{}-{name}", std::process::id());
+        let dir = cgroup2_root().join(label.trim_start_matches('/'));
+        std::fs::create_dir(&dir)
+            .unwrap_or_else(|e| panic!("creating {} (run as root): {e}", dir.display()));
+        Cgroup { dir, label }
+    }
+
+    pub fn procs(&self) -> String {
+        self.dir.join("cgroup.procs").display().to_string()
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The workload binary: ARCHSCOPE_WORKLOAD_BIN, else beside the test binary's `deps/`.
+pub fn workload_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("ARCHSCOPE_WORKLOAD_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let dir = if dir.ends_with("deps") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    dir.join("archscope-workload")
+}
+
+/// Run the workload to completion inside `cg`.
+pub fn workload(cg: &Cgroup, args: &[&str]) {
+    let st = workload_cmd().arg(cg.procs()).args(args).status().unwrap();
+    assert!(st.success(), "workload {args:?}: {st}");
+}
+
+pub fn workload_cmd() -> Command {
+    Command::new(workload_bin())
+}
+
+/// A running `agent run` on a free loopback port, stopped (SIGTERM) on drop.
+pub struct Agent {
+    child: Child,
+    pub addr: String,
+}
+
+impl Agent {
+    pub fn start(extra: &[&str]) -> Agent {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(agent_bin())
+            .args(["run", "--listen", &addr])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", agent_bin().display()));
+        let mut agent = Agent { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = ureq::get(&format!("http://{}/readyz", agent.addr)).call()
+                && r.status() == 200
+            {
+                return agent;
+            }
+            if let Ok(Some(st)) = agent.child.try_wait() {
+                panic!("agent exited before ready: {st}");
+            }
+            assert!(Instant::now() < deadline, "agent not ready after 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> String {
+        ureq::get(&format!("http://{}{path}", self.addr))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap()
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        Metrics::parse(&self.get("/metrics"))
+    }
+
+    /// Send SIGTERM and wait; returns the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}
+
+/// One sample of the exposition text.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    pub samples: Vec<Sample>,
+}
+
+impl Metrics {
+    pub fn parse(text: &str) -> Metrics {
+        let mut samples = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, parse_labels(rest.trim_end_matches('}'))),
+                None => (series, BTreeMap::new()),
+            };
+            samples.push(Sample {
+                name: name.into(),
+                labels,
+                value: value.parse().unwrap(),
+            });
+        }
+        Metrics { samples }
+    }
+
+    /// Samples of `name` whose labels include all of `want`.
+    pub fn find(&self, name: &str, want: &[(&str, &str)]) -> std::vec::IntoIter<&Sample> {
+        let v: Vec<&Sample> = self
+            .samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .collect();
+        v.into_iter()
+    }
+
+    /// The value of the single sample matching, or None.
+    pub fn value(&self, name: &str, want: &[(&str, &str)]) -> Option<f64> {
+        let v: Vec<&Sample> = self.find(name, want).collect();
+        assert!(v.len() <= 1, "{name} {want:?} matches {} samples", v.len());
+        v.first().map(|s| s.value)
+    }
+}
+
+fn parse_labels(s: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = s;
+    while let Some((k, after)) = rest.split_once("=\"") {
+        let mut val = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        val.push(if n == 'n' { '\n' } else { n });
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => val.push(c),
+            }
+        }
+        out.insert(k.trim_start_matches(',').to_string(), val);
+        rest = &after[end..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_exposition_lines() {
+        let m = super::Metrics::parse(
+            "# TYPE x counter\narchscope_syscalls_total{cgroup=\"/a b\",syscall=\"read\"} 12\nup{} 1.0\n\
+             archscope_syscall_duration_seconds_bucket{le=\"+Inf\",cgroup=\"/a\",syscall=\"x\"} 3\n",
+        );
+        assert_eq!(
+            m.value(
+                "archscope_syscalls_total",
+                &[("cgroup", "/a b"), ("syscall", "read")]
+            ),
+            Some(12.0)
+        );
+        assert_eq!(m.value("up", &[]), Some(1.0));
+        assert_eq!(
+            m.value(
+                "archscope_syscall_duration_seconds_bucket",
+                &[("le", "+Inf")]
+            ),
+            Some(3.0)
+        );
+    }
+}

@@ -1,1 +1,100 @@
-fn main() {}
+//! Project tasks: `cargo xtask setup | run | test`.
+mod setup;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install what building and testing need (Debian packages, bpf-linker, the
+    /// `ebpf-1.96` toolchain link). Idempotent.
+    Setup,
+    /// Build the agent (installing what is missing first).
+    Build {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build and run `agent run`, passing on any arguments after `--`.
+    Run {
+        #[arg(long)]
+        release: bool,
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// The whole test suite: formatting, lints, unit tests, and the integration tests on
+    /// the running kernel (needs root).
+    Test,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Setup => setup::run(true),
+        Cmd::Build { release } => {
+            setup::run(false)?;
+            build(release)
+        }
+        Cmd::Run { release, args } => {
+            setup::run(false)?;
+            build(release)?;
+            let bin = target_dir()
+                .join(if release { "release" } else { "debug" })
+                .join("agent");
+            let mut cmd = Command::new(bin);
+            cmd.arg("run").args(args);
+            use std::os::unix::process::CommandExt;
+            Err(cmd.exec()).context("starting the agent")
+        }
+        Cmd::Test => {
+            setup::run(false)?;
+            test::run()
+        }
+    }
+}
+
+fn build(release: bool) -> anyhow::Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "archscope-agent"]);
+    if release {
+        cmd.arg("--release");
+    }
+    status(&mut cmd)
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// cargo of the toolchain that runs xtask (rustup stable), in the workspace root.
+pub fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+pub fn status(cmd: &mut Command) -> anyhow::Result<()> {
+    let st = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !st.success() {
+        bail!("{cmd:?} failed ({st})");
+    }
+    Ok(())
+}

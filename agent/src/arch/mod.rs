@@ -15,8 +15,6 @@ pub enum Arch {
 }
 
 impl Arch {
-    pub const ALL: [Arch; 3] = [Arch::X86_64, Arch::Aarch64, Arch::Loongarch64];
-
     /// The architecture this binary runs on (the running kernel's, for a native build).
     pub fn current() -> Option<Arch> {
         Self::from_name(std::env::consts::ARCH)

@@ -41,6 +41,7 @@ impl SyscallTable {
         }
     }
 
+    #[cfg(test)]
     pub fn number(&self, name: &str) -> Option<u32> {
         self.names
             .iter()
@@ -50,14 +51,6 @@ impl SyscallTable {
 
     pub fn len(&self) -> usize {
         self.names.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = (u32, &'static str)> + '_ {
-        self.names.iter().map(|(nr, n)| (*nr, *n))
     }
 }
 

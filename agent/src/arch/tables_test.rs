@@ -75,10 +75,10 @@ fn numbered(
         }
         // Aliases (EWOULDBLOCK = EAGAIN) keep the canonical name: the one with a number.
         let direct = v.parse::<u32>().is_ok();
-        if let Some(n) = resolve(v) {
-            if direct || !out.contains_key(&n) {
-                out.insert(n, if strip { name.to_string() } else { k.clone() });
-            }
+        if let Some(n) = resolve(v)
+            && (direct || !out.contains_key(&n))
+        {
+            out.insert(n, if strip { name.to_string() } else { k.clone() });
         }
     }
     out

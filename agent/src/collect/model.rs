@@ -79,16 +79,6 @@ pub struct Snapshot {
     pub families: Vec<Family>,
 }
 
-impl Snapshot {
-    pub fn family(&self, name: &str) -> Option<&Family> {
-        self.families.iter().find(|f| f.name == name)
-    }
-
-    pub fn series_count(&self) -> usize {
-        self.families.iter().map(|f| f.series.len()).sum()
-    }
-}
-
 pub fn label(v: impl Into<Arc<str>>) -> Arc<str> {
     v.into()
 }

@@ -136,12 +136,6 @@ impl Probes {
             .all(|(_, s)| s.result.is_ok())
     }
 
-    pub fn program_up(&self, name: &str) -> bool {
-        self.status
-            .iter()
-            .any(|s| s.name == name && s.result.is_ok())
-    }
-
     /// Forward kernel-side log records; called off the hot path (each snapshot).
     pub fn flush_logs(&mut self) {
         if let Some(l) = &mut self.logger {

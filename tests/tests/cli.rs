@@ -1,0 +1,137 @@
+//! `agent check` on the running kernel, and bad input of every kind: one line, exit 2.
+use std::process::Command;
+
+use archscope_tests::agent_bin;
+
+#[test]
+fn check_reports_programs_and_exits_zero() {
+    let out = Command::new(agent_bin())
+        .args(["check", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["can_run"], true);
+    assert_eq!(r["arch"], std::env::consts::ARCH);
+    assert_eq!(r["syscall_table"], std::env::consts::ARCH);
+    assert!(r["syscall_table_entries"].as_u64().unwrap() > 280);
+    let progs = r["programs"].as_array().unwrap();
+    assert_eq!(progs.len(), 2);
+    for p in progs {
+        assert_eq!(p["attached"], true, "{p}");
+    }
+    let text = Command::new(agent_bin()).arg("check").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(
+            "archscope_sys_enter [syscalls] tracepoint/raw_syscalls:sys_enter: loaded and attached"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("result: the agent can run here"), "{text}");
+}
+
+#[test]
+fn check_names_the_missing_tracepoint() {
+    // A tracefs without raw_syscalls: the feature is reported off with the reason, exit 1.
+    let empty =
+        std::env::temp_dir().join(format!("archscope-empty-tracefs-{}", std::process::id()));
+    std::fs::create_dir_all(empty.join("events")).unwrap();
+    let out = Command::new(agent_bin())
+        .args(["check", "--tracefs"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("tracepoint raw_syscalls:sys_enter not found"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = std::env::temp_dir().join(format!("archscope-badcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let unknown_key = file("unknown.toml", "listen = \"127.0.0.1:1\"\nmax_seris = 3\n");
+    let bad_type = file("type.toml", "max_series_per_metric = \"lots\"\n");
+    let bad_syntax = file("syntax.toml", "listen = [\n");
+    let bad_addr = file("addr.toml", "listen = \"localhost\"\n");
+    // (arguments, environment, what the one line must say)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec!["run", "--bogus"], vec![], "--bogus"),
+        (vec!["run", "--listen", "nowhere"], vec![], "listen:"),
+        (
+            vec!["run", "--max-series-per-metric=-1"],
+            vec![],
+            "max_series_per_metric",
+        ),
+        (
+            vec!["run", "--cgroup-grace-period", "forever"],
+            vec![],
+            "cgroup_grace_period:",
+        ),
+        (
+            vec!["run", "--syscall-map-entries", "3"],
+            vec![],
+            "syscall_map_entries: 3 is outside",
+        ),
+        (vec!["run"], vec![("ARCHSCOPE_LISTEN", "::::")], "listen:"),
+        (
+            vec!["run"],
+            vec![("ARCHSCOPE_LISTN", "1")],
+            "ARCHSCOPE_LISTN is not an archscope setting",
+        ),
+        (vec!["run"], vec![("ARCHSCOPE_LOG", "[[")], "log:"),
+        (
+            vec!["run", "--config", "/nonexistent.toml"],
+            vec![],
+            "config file /nonexistent.toml",
+        ),
+        (
+            vec!["run", "--config", &unknown_key],
+            vec![],
+            "line 2: unknown field `max_seris`",
+        ),
+        (
+            vec!["run", "--config", &bad_type],
+            vec![],
+            "line 1: invalid type",
+        ),
+        (vec!["run", "--config", &bad_syntax], vec![], "line 1"),
+        (vec!["run", "--config", &bad_addr], vec![], "listen:"),
+        (vec!["check", "--output", "yaml"], vec![], "yaml"),
+        (vec!["frobnicate"], vec![], "frobnicate"),
+    ];
+    for (args, env, want) in cases {
+        let out = Command::new(agent_bin())
+            .args(&args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?} {env:?}: not one line: {err}"
+        );
+        assert!(
+            err.contains(want),
+            "{args:?} {env:?}: {err:?} lacks {want:?}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -1,0 +1,103 @@
+//! Idempotent set-up from a fresh Debian 12 with rustup stable: the recipe of
+//! shared/TOOLCHAIN.md, owned by the project.
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::status;
+
+/// Debian packages: Debian's rustc 1.96 for the eBPF crate (with core's source), LLVM 22
+/// for bpf-linker, bpftool for inspection, and the kernel headers the arch tables are
+/// tested against.
+const PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "llvm-22-dev",
+    "libpolly-22-dev",
+    "zlib1g-dev",
+    "libzstd-dev",
+    "gcc",
+    "linux-libc-dev",
+    "linux-libc-dev-arm64-cross",
+    "bpftool",
+];
+
+const BPF_LINKER_VERSION: &str = "0.13.0";
+const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
+
+/// `verbose`: say what is already there too.
+pub fn run(verbose: bool) -> anyhow::Result<()> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    if !missing.is_empty() {
+        eprintln!("setup: installing Debian packages: {}", missing.join(" "));
+        root_required("install Debian packages")?;
+        status(Command::new("apt-get").args(["update", "-q"]))?;
+        status(
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    } else if verbose {
+        eprintln!("setup: Debian packages present");
+    }
+
+    let toolchains = output(Command::new("rustup").args(["toolchain", "list"]))?;
+    if !toolchains.lines().any(|l| l.starts_with(EBPF_TOOLCHAIN)) {
+        eprintln!("setup: linking Debian's rustc as rustup toolchain {EBPF_TOOLCHAIN}");
+        status(Command::new("rustup").args(["toolchain", "link", EBPF_TOOLCHAIN, "/usr"]))?;
+    } else if verbose {
+        eprintln!("setup: rustup toolchain {EBPF_TOOLCHAIN} present");
+    }
+
+    let linker = Command::new("bpf-linker").arg("--version").output();
+    let have = linker
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if !have
+        .as_deref()
+        .is_some_and(|v| v.contains(BPF_LINKER_VERSION))
+    {
+        eprintln!(
+            "setup: building bpf-linker {BPF_LINKER_VERSION} against LLVM 22 (about 2 minutes)"
+        );
+        status(
+            Command::new("cargo")
+                .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
+                .args(["--no-default-features", "--features", "llvm-22"])
+                .env("LLVM_PREFIX", "/usr/lib/llvm-22")
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .env_remove("CARGO"),
+        )?;
+    } else if verbose {
+        eprintln!("setup: bpf-linker {BPF_LINKER_VERSION} present");
+    }
+    Ok(())
+}
+
+fn installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+fn output(cmd: &mut Command) -> anyhow::Result<String> {
+    let o = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn root_required(what: &str) -> anyhow::Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } != 0 {
+        bail!("setup needs root to {what}; run it as root (or with sudo)");
+    }
+    Ok(())
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

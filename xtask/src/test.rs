@@ -1,0 +1,49 @@
+//! `cargo xtask test`: the whole suite, in the order that fails fastest.
+use anyhow::bail;
+
+use crate::{cargo, status, target_dir};
+
+pub fn run() -> anyhow::Result<()> {
+    step(
+        "formatting",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    step(
+        "lints",
+        cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    step(
+        "unit tests",
+        cargo().args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "archscope-tests",
+            "--exclude",
+            "archscope-probes",
+        ]),
+    )?;
+    // The integration tests load programs into the running kernel: root (or CAP_BPF +
+    // CAP_PERFMON) required.
+    step(
+        "build agent",
+        cargo().args(["build", "-p", "archscope-agent"]),
+    )?;
+    let agent = target_dir().join("debug/agent");
+    step(
+        "kernel integration tests",
+        cargo()
+            .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
+            .env("ARCHSCOPE_AGENT_BIN", &agent),
+    )?;
+    eprintln!("xtask test: all steps passed");
+    Ok(())
+}
+
+fn step(name: &str, cmd: &mut std::process::Command) -> anyhow::Result<()> {
+    eprintln!("==> {name}");
+    if let Err(e) = status(cmd) {
+        bail!("{name} failed: {e}");
+    }
+    Ok(())
+}
