@@ -18,7 +18,6 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_CGROUP_CACHE_ENTRIES",
     "ARCHSCOPE_CGROUP_GRACE_PERIOD",
     "ARCHSCOPE_TRACEFS",
-    "ARCHSCOPE_BLESS", // test-only: regenerate arch tables
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The agent binary under test (`cargo xtask test` sets ARCHSCOPE_AGENT_BIN).
+/// The agent binary under test (`cargo xtask test` sets XTASK_AGENT_BIN).
 pub fn agent_bin() -> PathBuf {
-    std::env::var_os("ARCHSCOPE_AGENT_BIN")
+    std::env::var_os("XTASK_AGENT_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/agent"))
 }
@@ -58,9 +58,9 @@ impl Drop for Cgroup {
     }
 }
 
-/// The workload binary: ARCHSCOPE_WORKLOAD_BIN, else beside the test binary's `deps/`.
+/// The workload binary: XTASK_WORKLOAD_BIN, else beside the test binary's `deps/`.
 pub fn workload_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("ARCHSCOPE_WORKLOAD_BIN") {
+    if let Some(p) = std::env::var_os("XTASK_WORKLOAD_BIN") {
         return p.into();
     }
     let exe = std::env::current_exe().unwrap();

@@ -34,7 +34,7 @@ pub fn run() -> anyhow::Result<()> {
         "kernel integration tests",
         cargo()
             .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
-            .env("ARCHSCOPE_AGENT_BIN", &agent),
+            .env("XTASK_AGENT_BIN", &agent),
     )?;
     eprintln!("xtask test: all steps passed");
     Ok(())

@@ -1,7 +1,7 @@
 //! The arch tables checked against the kernel headers Debian ships for each arch
 //! (`linux-libc-dev`, `linux-libc-dev-arm64-cross`; LoongArch: the asm-generic header with
 //! the `__ARCH_WANT_*` switches of arch/loongarch/include/uapi/asm/unistd.h).
-//! `ARCHSCOPE_BLESS=1 cargo test -p archscope-agent tables_test` rewrites the data files.
+//! `XTASK_BLESS=1 cargo test -p archscope-agent tables_test` rewrites the data files.
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -136,9 +136,9 @@ fn data_path(file: &str) -> std::path::PathBuf {
 
 fn check_or_bless(file: &str, source: &str, want: &BTreeMap<u32, String>) {
     let path = data_path(file);
-    if std::env::var_os("ARCHSCOPE_BLESS").is_some() {
+    if std::env::var_os("XTASK_BLESS").is_some() {
         let mut s = format!(
-            "# generated from {source} by `ARCHSCOPE_BLESS=1 cargo test -p archscope-agent tables_test`\n"
+            "# generated from {source} by `XTASK_BLESS=1 cargo test -p archscope-agent tables_test`\n"
         );
         for (nr, name) in want {
             s.push_str(&format!("{nr}\t{name}\n"));
