@@ -18,6 +18,7 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_CGROUP_CACHE_ENTRIES",
     "ARCHSCOPE_CGROUP_GRACE_PERIOD",
     "ARCHSCOPE_TRACEFS",
+    "ARCHSCOPE_HOST_ROOT",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ mod config;
 mod export;
 mod identity;
 mod mounts;
+mod node;
 mod privileges;
 mod probes;
 mod server;
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Run(a) => cli::run::run(a),
         cli::Command::Check(a) => cli::check::check(a),
+        cli::Command::Node(a) => cli::node::node(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! Project tasks: `cargo xtask setup | run | test`.
+mod cross;
 mod setup;
 mod test;
+mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,11 +22,17 @@ enum Cmd {
     /// Install what building and testing need (Debian packages, bpf-linker, the
     /// `ebpf-1.96` toolchain link). Idempotent.
     Setup,
-    /// Build the agent (installing what is missing first).
+    /// Build the agent (installing what is missing first); `--target` cross-builds a
+    /// release binary for x86_64/amd64, aarch64/arm64 or loongarch64/loong64.
     Build {
         #[arg(long)]
         release: bool,
+        #[arg(long)]
+        target: Option<String>,
     },
+    /// Run the kernel integration tests on a real kernel of another architecture under
+    /// qemu (arm64).
+    VmTest { arch: String },
     /// Build and run `agent run`, passing on any arguments after `--`.
     Run {
         #[arg(long)]
@@ -40,9 +48,26 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Setup => setup::run(true),
-        Cmd::Build { release } => {
+        Cmd::Build {
+            release,
+            target: None,
+        } => {
             setup::run(false)?;
             build(release)
+        }
+        Cmd::Build {
+            target: Some(t), ..
+        } => {
+            let t = cross::Target::parse(&t)?;
+            setup::run(false)?;
+            cross::build(t, false)?;
+            eprintln!("built {}", t.out_dir().join("agent").display());
+            Ok(())
+        }
+        Cmd::VmTest { arch } => {
+            let t = cross::Target::parse(&arch)?;
+            setup::run(false)?;
+            vm::run(t)
         }
         Cmd::Run { release, args } => {
             setup::run(false)?;

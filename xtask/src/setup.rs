@@ -21,6 +21,12 @@ const PACKAGES: &[&str] = &[
     "linux-libc-dev",
     "linux-libc-dev-arm64-cross",
     "bpftool",
+    // arm64: cross toolchain, Debian's arm64 std for rustc 1.96, qemu for the VM tests
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "libstd-rust-web-dev:arm64",
+    "qemu-system-arm",
+    "cpio",
 ];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
@@ -32,6 +38,10 @@ pub fn run(verbose: bool) -> anyhow::Result<()> {
     if !missing.is_empty() {
         eprintln!("setup: installing Debian packages: {}", missing.join(" "));
         root_required("install Debian packages")?;
+        let foreign = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+        if !foreign.lines().any(|a| a.trim() == "arm64") {
+            status(Command::new("dpkg").args(["--add-architecture", "arm64"]))?;
+        }
         status(Command::new("apt-get").args(["update", "-q"]))?;
         status(
             Command::new("apt-get")

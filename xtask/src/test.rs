@@ -36,6 +36,10 @@ pub fn run() -> anyhow::Result<()> {
             .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
             .env("XTASK_AGENT_BIN", &agent),
     )?;
+    step(
+        "kernel integration tests on arm64 (qemu)",
+        &mut std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64"]),
+    )?;
     eprintln!("xtask test: all steps passed");
     Ok(())
 }

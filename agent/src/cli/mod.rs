@@ -1,5 +1,6 @@
 //! Command line: one file per verb.
 pub mod check;
+pub mod node;
 pub mod run;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub enum Command {
     Run(RunArgs),
     /// Preflight: can the agent run here, and which features will work?
     Check(CheckArgs),
+    /// What this node is: architecture, CPU, topology, caches, NUMA, OS
+    Node(node::NodeArgs),
 }
 
 #[derive(Debug, clap::Args)]
