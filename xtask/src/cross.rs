@@ -32,14 +32,6 @@ impl Target {
         }
     }
 
-    pub fn goarch(self) -> &'static str {
-        match self {
-            Target::X86_64 => "amd64",
-            Target::Aarch64 => "arm64",
-            Target::Loongarch64 => "loong64",
-        }
-    }
-
     /// Release output directory of this target.
     pub fn out_dir(self) -> PathBuf {
         target_dir().join(self.triple()).join("release")

@@ -38,7 +38,7 @@ pub fn run() -> anyhow::Result<()> {
     )?;
     step(
         "kernel integration tests on arm64 (qemu)",
-        &mut std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64"]),
+        std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64"]),
     )?;
     eprintln!("xtask test: all steps passed");
     Ok(())
