@@ -44,6 +44,7 @@ pub struct FileConfig {
     pub cgroup_cache_entries: Option<u64>,
     pub cgroup_grace_period: Option<String>,
     pub tracefs: Option<PathBuf>,
+    pub host_root: Option<PathBuf>,
 }
 
 /// Values from flags or the environment (clap resolves those two), as strings so that
@@ -74,6 +75,9 @@ pub struct Overrides {
     /// tracefs mount point [default: found in /proc/self/mountinfo, mounted if absent]
     #[arg(long, env = "ARCHSCOPE_TRACEFS", value_name = "DIR")]
     pub tracefs: Option<PathBuf>,
+    /// The host's / as the agent sees it, for node identity (a DaemonSet mounts it at /host) [default: /]
+    #[arg(long, env = "ARCHSCOPE_HOST_ROOT", value_name = "DIR")]
+    pub host_root: Option<PathBuf>,
 }
 
 /// The validated configuration.
@@ -87,6 +91,7 @@ pub struct Config {
     pub cgroup_cache_entries: usize,
     pub cgroup_grace_period: Duration,
     pub tracefs: Option<PathBuf>,
+    pub host_root: PathBuf,
 }
 
 impl Default for Config {
@@ -100,6 +105,7 @@ impl Default for Config {
             cgroup_cache_entries: 16_384,
             cgroup_grace_period: Duration::from_secs(60),
             tracefs: None,
+            host_root: PathBuf::from("/"),
         }
     }
 }
@@ -187,6 +193,7 @@ impl Config {
             )? as usize,
             cgroup_grace_period,
             tracefs: o.tracefs.clone().or(f.tracefs),
+            host_root: o.host_root.clone().or(f.host_root).unwrap_or(d.host_root),
         })
     }
 }

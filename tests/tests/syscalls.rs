@@ -238,3 +238,32 @@ fn goarch() -> &'static str {
         a => panic!("unexpected arch {a}"),
     }
 }
+
+#[test]
+fn node_info_matches_agent_node() {
+    let out = std::process::Command::new(archscope_tests::agent_bin())
+        .args(["node", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let node: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let agent = Agent::start(&[]);
+    let m = agent.metrics();
+    let info: Vec<_> = m.find("archscope_node_info", &[]).collect();
+    assert_eq!(info.len(), 1);
+    let l = &info[0].labels;
+    assert_eq!(l["arch"], std::env::consts::ARCH);
+    assert_eq!(l["goarch"], goarch());
+    for key in ["cpu_model", "cpu_vendor", "kernel", "os"] {
+        assert_eq!(l[key], node[key].as_str().unwrap(), "{key}");
+    }
+    for key in [
+        "cpus",
+        "sockets",
+        "cores_per_socket",
+        "threads_per_core",
+        "numa_nodes",
+    ] {
+        assert_eq!(l[key], node[key].to_string(), "{key}");
+    }
+}

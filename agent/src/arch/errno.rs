@@ -1,7 +1,11 @@
 //! errno number → name (`ENOENT`). x86_64, arm64 and LoongArch share the asm-generic
 //! numbering; the table is data generated from and tested against Debian's headers.
+//! Sunway keeps Alpha's errno numbers, for which the project has no verified table yet:
+//! there the label is the number (`E35`), never a wrong name.
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use super::Arch;
 
 const GENERIC: &str = include_str!("data/errno_generic.tsv");
 
@@ -11,8 +15,12 @@ fn table() -> &'static HashMap<u32, &'static str> {
 }
 
 /// `ENOENT` for 2; `E<n>` for numbers the table lacks.
-pub fn label(errno: u32) -> std::borrow::Cow<'static, str> {
-    match table().get(&errno) {
+pub fn label(arch: Arch, errno: u32) -> std::borrow::Cow<'static, str> {
+    let known = match arch {
+        Arch::X86_64 | Arch::Aarch64 | Arch::Loongarch64 => table().get(&errno),
+        Arch::Sw64 => None,
+    };
+    match known {
         Some(n) => (*n).into(),
         None => format!("E{errno}").into(),
     }
@@ -20,12 +28,19 @@ pub fn label(errno: u32) -> std::borrow::Cow<'static, str> {
 
 #[cfg(test)]
 mod tests {
+    use super::Arch;
+
+    #[test]
+    fn sw64_errnos_stay_numeric() {
+        assert_eq!(super::label(Arch::Sw64, 35), "E35");
+    }
+
     #[test]
     fn common_errnos() {
-        assert_eq!(super::label(2), "ENOENT");
-        assert_eq!(super::label(1), "EPERM");
-        assert_eq!(super::label(11), "EAGAIN");
-        assert_eq!(super::label(110), "ETIMEDOUT");
-        assert_eq!(super::label(9999), "E9999");
+        assert_eq!(super::label(Arch::X86_64, 2), "ENOENT");
+        assert_eq!(super::label(Arch::X86_64, 1), "EPERM");
+        assert_eq!(super::label(Arch::X86_64, 11), "EAGAIN");
+        assert_eq!(super::label(Arch::X86_64, 110), "ETIMEDOUT");
+        assert_eq!(super::label(Arch::X86_64, 9999), "E9999");
     }
 }

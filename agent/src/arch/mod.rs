@@ -12,12 +12,15 @@ pub enum Arch {
     X86_64,
     Aarch64,
     Loongarch64,
+    /// Sunway SW64 (`sw_64` in uname and the kernel tree).
+    Sw64,
 }
 
 impl Arch {
-    /// The architecture this binary runs on (the running kernel's, for a native build).
-    pub fn current() -> Option<Arch> {
-        Self::from_name(std::env::consts::ARCH)
+    /// The running kernel's architecture (`uname -m`), which picks the syscall table.
+    pub fn running() -> Option<Arch> {
+        Self::from_name(&sysinfo::System::cpu_arch())
+            .or_else(|| Self::from_name(std::env::consts::ARCH))
     }
 
     /// Accepts `uname -m`, Rust, Go/Kubernetes and Debian names.
@@ -26,6 +29,7 @@ impl Arch {
             "x86_64" | "amd64" => Some(Arch::X86_64),
             "aarch64" | "arm64" => Some(Arch::Aarch64),
             "loongarch64" | "loong64" => Some(Arch::Loongarch64),
+            "sw_64" | "sw64" => Some(Arch::Sw64),
             _ => None,
         }
     }
@@ -36,6 +40,7 @@ impl Arch {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
             Arch::Loongarch64 => "loongarch64",
+            Arch::Sw64 => "sw_64",
         }
     }
 
@@ -45,6 +50,7 @@ impl Arch {
             Arch::X86_64 => "amd64",
             Arch::Aarch64 => "arm64",
             Arch::Loongarch64 => "loong64",
+            Arch::Sw64 => "sw64",
         }
     }
 }

@@ -7,6 +7,7 @@ use super::Arch;
 const X86_64: &str = include_str!("data/syscalls_x86_64.tsv");
 const AARCH64: &str = include_str!("data/syscalls_aarch64.tsv");
 const LOONGARCH64: &str = include_str!("data/syscalls_loongarch64.tsv");
+const SW_64: &str = include_str!("data/syscalls_sw_64.tsv");
 
 /// A syscall table: number → name.
 #[derive(Debug, Clone)]
@@ -21,6 +22,7 @@ impl SyscallTable {
             Arch::X86_64 => X86_64,
             Arch::Aarch64 => AARCH64,
             Arch::Loongarch64 => LOONGARCH64,
+            Arch::Sw64 => SW_64,
         };
         SyscallTable {
             arch,
@@ -83,6 +85,14 @@ mod tests {
         assert_eq!(a.name(280), Some("bpf"));
         assert_eq!(l.name(173), Some("getppid"));
         assert_eq!(x.label(100_000), "unknown_100000");
+        // Sunway keeps Alpha's numbering for the old calls, with its own additions.
+        let s = SyscallTable::for_arch(Arch::Sw64);
+        assert_eq!(s.name(1), Some("exit"));
+        assert_eq!(s.name(3), Some("read"));
+        assert_eq!(s.name(175), Some("getppid"));
+        assert_eq!(s.name(450), Some("openat"));
+        assert_eq!(s.name(405), Some("exit_group"));
+        assert_eq!(s.name(170), Some("bpf"));
     }
 
     #[test]

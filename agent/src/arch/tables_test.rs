@@ -87,6 +87,7 @@ fn numbered(
 fn headers_table(arch: Arch) -> BTreeMap<u32, String> {
     let skip = ["__NR_syscalls", "__NR_arch_specific_syscall"];
     match arch {
+        Arch::Sw64 => unreachable!("sw_64 is checked against its syscall.tbl"),
         Arch::X86_64 => numbered(&macros("asm/unistd_64.h", &[], None), "__NR_", true, &skip),
         Arch::Aarch64 => {
             let sysroot = "/usr/aarch64-linux-gnu/include";
@@ -194,6 +195,33 @@ fn syscall_tables_match_debian_headers() {
         assert!(want.len() > 280, "{source}: only {} syscalls", want.len());
         check_or_bless(file, source, &want);
     }
+}
+
+/// `nr abi name entry` lines of a kernel `syscall.tbl`; entries without an entry point
+/// (reserved numbers) are left out, as the kernel's generators do.
+fn from_syscall_tbl(text: &str) -> BTreeMap<u32, String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() < 4 {
+                return None;
+            }
+            Some((f[0].parse().ok()?, f[2].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn sw64_table_matches_the_sw_64_kernel_tree() {
+    let path = data_path("sources/sw_64-syscall.tbl");
+    let want = from_syscall_tbl(&std::fs::read_to_string(path).unwrap());
+    assert_eq!(want.len(), 376);
+    check_or_bless(
+        "syscalls_sw_64.tsv",
+        "arch/sw_64/kernel/syscalls/syscall.tbl of the deepin kernel (Linux 6.6), see data/sources/README.md",
+        &want,
+    );
 }
 
 #[test]

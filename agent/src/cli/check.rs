@@ -70,7 +70,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
 }
 
 pub fn build(cfg: &Config) -> Report {
-    let arch = Arch::current();
+    let arch = Arch::running();
     let table = arch.map(SyscallTable::for_arch);
     let kernel = sysinfo::System::kernel_version().unwrap_or_else(|_| "unknown".into());
     let mut items = Vec::new();

@@ -16,7 +16,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = Config::resolve(&args.overrides, args.config.as_deref()).map_err(UsageError::from)?;
     crate::init_logging(&cfg.log);
     privileges::require_for_run().map_err(UsageError::from)?;
-    let arch = Arch::current().context("unsupported architecture")?;
+    let arch = Arch::running().context("unsupported architecture")?;
     let tracefs = Tracefs::find_or_mount(cfg.tracefs.as_deref()).map_err(|e| e.to_string());
     let probes = Probes::load(&cfg, tracefs.as_ref().map_err(Clone::clone));
     if let Some(e) = &probes.object_error {
@@ -33,11 +33,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if cgroups.root().is_none() {
         tracing::warn!("no cgroup2 hierarchy mounted: series are labelled by cgroup id");
     }
+    let node = crate::node::NodeInfo::read(&cfg.host_root)
+        .inspect_err(|e| tracing::warn!("node identity unavailable: {e}"))
+        .ok();
+    let table = SyscallTable::for_arch(arch);
     let collector = Arc::new(Collector::new(
         probes,
-        SyscallTable::for_arch(arch),
+        table,
         cgroups,
         cfg.max_series_per_metric,
+        node.as_ref(),
     ));
 
     let rt = tokio::runtime::Builder::new_multi_thread()

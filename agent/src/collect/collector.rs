@@ -24,6 +24,7 @@ struct Inner {
     budget: Budget,
     sys: Option<System>,
     build: [(&'static str, std::sync::Arc<str>); 3],
+    node: Option<crate::collect::model::Labels>,
     map_reads: u64,
     map_read_errors: u64,
     scrapes: u64,
@@ -37,7 +38,9 @@ impl Collector {
         table: SyscallTable,
         cgroups: CgroupResolver,
         max_series: usize,
+        node: Option<&crate::node::NodeInfo>,
     ) -> Self {
+        let node = node.map(|n| n.labels().into_iter().map(|(k, v)| (k, label(v))).collect());
         let kernel = System::kernel_version().unwrap_or_default();
         let build = [
             ("version", label(env!("CARGO_PKG_VERSION"))),
@@ -52,6 +55,7 @@ impl Collector {
                 budget: Budget::new(max_series),
                 sys: System::new().ok(),
                 build,
+                node,
                 map_reads: 0,
                 map_read_errors: 0,
                 scrapes: 0,
@@ -138,6 +142,13 @@ impl Inner {
                 value: Value::Gauge(1.0),
             }],
         )];
+        if let Some(labels) = &self.node {
+            let series = vec![Series {
+                labels: labels.clone(),
+                value: Value::Gauge(1.0),
+            }];
+            out.push(gauge(&names::NODE_INFO, series));
+        }
         out.push(gauge(
             &names::PROGRAM_UP,
             self.probes

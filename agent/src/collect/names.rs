@@ -50,6 +50,14 @@ pub const SYSCALL_DURATION: MetricDef = def(
     Kind::Histogram,
 );
 
+// The node
+pub const NODE_INFO: MetricDef = def(
+    "node_info",
+    "The node's architecture, CPU, topology and OS as labels (value 1); see `agent node`.",
+    None,
+    Kind::Gauge,
+);
+
 // The agent itself
 pub const BUILD_INFO: MetricDef = def(
     "build_info",

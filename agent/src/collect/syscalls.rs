@@ -44,7 +44,7 @@ pub fn families(maps: &SyscallMaps, table: &SyscallTable, cgroups: &CgroupResolv
         let labels = vec![
             ("cgroup", cgroups.path(k.cgroup_id)),
             ("syscall", label(table.label(k.nr))),
-            ("errno", label(errno::label(k.errno))),
+            ("errno", label(errno::label(table.arch, k.errno))),
         ];
         errors.series.push(Series {
             labels,

@@ -152,7 +152,6 @@ impl NodeInfo {
     }
 
     /// Labels of the `archscope_node_info` info metric (value 1).
-    #[allow(dead_code)] // wired into the exporter separately
     pub fn labels(&self) -> Vec<(&'static str, String)> {
         vec![
             ("arch", self.arch.clone()),
