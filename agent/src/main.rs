@@ -1,5 +1,6 @@
 //! `agent`: parse the command line and dispatch; nothing else.
 mod arch;
+mod btf;
 mod cli;
 mod collect;
 mod config;

@@ -1,6 +1,7 @@
 //! Architecture tables, held as data files generated from the kernel headers Debian ships
 //! (see `tables_test.rs`, which checks them against those headers and regenerates them
 //! with `XTASK_BLESS=1`).
+pub mod compat;
 pub mod errno;
 pub mod syscalls;
 #[cfg(test)]

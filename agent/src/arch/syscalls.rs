@@ -37,6 +37,10 @@ impl SyscallTable {
     /// Name for a label: the table's name, or `unknown_<nr>` for numbers newer than the
     /// table (counted, never dropped).
     pub fn label(&self, nr: u32) -> std::borrow::Cow<'static, str> {
+        if nr & archscope_common::COMPAT_BIT != 0 {
+            // A 32-bit compat call: its number is from another table; never mislabel it.
+            return format!("compat_{}", nr & !archscope_common::COMPAT_BIT).into();
+        }
         match self.name(nr) {
             Some(n) => n.into(),
             None => format!("unknown_{nr}").into(),
@@ -85,6 +89,7 @@ mod tests {
         assert_eq!(a.name(280), Some("bpf"));
         assert_eq!(l.name(173), Some("getppid"));
         assert_eq!(x.label(100_000), "unknown_100000");
+        assert_eq!(x.label(64 | archscope_common::COMPAT_BIT), "compat_64");
         // Sunway keeps Alpha's numbering for the old calls, with its own additions.
         let s = SyscallTable::for_arch(Arch::Sw64);
         assert_eq!(s.name(1), Some("exit"));

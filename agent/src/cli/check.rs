@@ -121,7 +121,21 @@ pub fn build(cfg: &Config) -> Report {
             missing.join("; ")
         },
     });
-    let probes = Probes::load(cfg, tracefs.as_ref().map_err(|e| e.to_string()));
+    let probes = Probes::load(cfg, arch, tracefs.as_ref().map_err(|e| e.to_string()));
+    items.push(Item {
+        name: "compat",
+        ok: true, // a gap in labelling, not a reason the agent cannot run
+        detail: match &probes.compat {
+            Ok(Some(c)) => format!(
+                "32-bit compat syscalls counted as compat_<nr> (task_struct+{} & {:#x})",
+                c.offset, c.mask
+            ),
+            Ok(None) => "no 32-bit ABI on this architecture".into(),
+            Err(e) => format!(
+                "32-bit compat syscalls cannot be told apart ({e}); they would carry native names"
+            ),
+        },
+    });
     let programs = probes
         .status
         .iter()

@@ -18,7 +18,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     privileges::require_for_run().map_err(UsageError::from)?;
     let arch = Arch::running().context("unsupported architecture")?;
     let tracefs = Tracefs::find_or_mount(cfg.tracefs.as_deref()).map_err(|e| e.to_string());
-    let probes = Probes::load(&cfg, tracefs.as_ref().map_err(Clone::clone));
+    let probes = Probes::load(&cfg, Some(arch), tracefs.as_ref().map_err(Clone::clone));
     if let Some(e) = &probes.object_error {
         tracing::error!("{e}");
     }

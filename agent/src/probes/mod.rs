@@ -5,6 +5,7 @@ pub mod syscalls;
 
 use aya::{Ebpf, EbpfLoader, programs::TracePoint};
 
+use crate::arch::Arch;
 use crate::config::Config;
 use crate::tracefs::Tracefs;
 
@@ -66,19 +67,26 @@ pub struct Probes {
     pub status: Vec<ProgramStatus>,
     /// Why the object itself could not be loaded (then every program failed).
     pub object_error: Option<String>,
+    /// 32-bit compat syscalls: `Ok(Some(..))` told apart, `Ok(None)` no such ABI here,
+    /// `Err` the flag could not be located (they would carry native names).
+    pub compat: Result<Option<archscope_common::CompatLayout>, String>,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
 impl Probes {
     /// Load the object with the layouts found in tracefs and the configured map sizes, then
     /// load and attach each program. Never fails as a whole: failures are in `status`.
-    pub fn load(cfg: &Config, tracefs: Result<&Tracefs, String>) -> Probes {
+    pub fn load(cfg: &Config, arch: Option<Arch>, tracefs: Result<&Tracefs, String>) -> Probes {
         let syscall_layout = tracefs
             .clone()
             .and_then(|t| syscalls::layout(t).map_err(|e| e.to_string()));
+        let compat = syscalls::compat_layout(arch);
         let mut loader = EbpfLoader::new();
         if let Ok(l) = &syscall_layout {
             loader.override_global("RAW_SYSCALLS_LAYOUT", l, true);
+        }
+        if let Ok(Some(c)) = &compat {
+            loader.override_global("COMPAT_LAYOUT", c, true);
         }
         loader
             .map_max_entries("SYSCALL_STATS", cfg.syscall_map_entries)
@@ -93,6 +101,7 @@ impl Probes {
                     .map(|p| status(p, Err(why.clone())))
                     .collect();
                 return Probes {
+                    compat,
                     ebpf: None,
                     status,
                     object_error: Some(why),
@@ -119,7 +128,11 @@ impl Probes {
             }
             out.push(status(p, r));
         }
+        if let Err(e) = &compat {
+            tracing::warn!("32-bit compat syscalls cannot be told apart: {e}");
+        }
         Probes {
+            compat,
             ebpf: Some(ebpf),
             status: out,
             object_error: None,

@@ -1,10 +1,14 @@
 //! The syscall family: record layout from tracefs, and reading its maps at export time.
 use std::collections::HashMap;
 
-use archscope_common::{ErrnoKey, LOSS_KINDS, RawSyscallsLayout, SyscallKey, SyscallStats};
+use archscope_common::{
+    CompatLayout, ErrnoKey, LOSS_KINDS, RawSyscallsLayout, SyscallKey, SyscallStats,
+};
 use aya::Ebpf;
 use aya::maps::{MapData, PerCpuArray, PerCpuHashMap};
 
+use crate::arch::{Arch, compat};
+use crate::btf::Btf;
 use crate::tracefs::{Tracefs, TracefsError};
 
 /// Offsets of `id` (enter, exit) and `ret` (exit), checked to be 8-byte signed `long`s.
@@ -39,6 +43,28 @@ pub fn layout(t: &Tracefs) -> Result<RawSyscallsLayout, TracefsError> {
         )?,
         _pad: 0,
     })
+}
+
+/// Where this kernel flags a compat syscall: the member's offset from BTF, the bit from the
+/// arch table. `Ok(None)` on architectures without a 32-bit ABI.
+pub fn compat_layout(arch: Option<Arch>) -> Result<Option<CompatLayout>, String> {
+    let Some(flag) = arch.and_then(compat::flag) else {
+        return Ok(None);
+    };
+    let btf = Btf::from_file(std::path::Path::new("/sys/kernel/btf/vmlinux"))
+        .map_err(|e| e.to_string())?;
+    let ti = btf
+        .member_offset("task_struct", "thread_info")
+        .map_err(|e| e.to_string())?;
+    let field = btf
+        .member_offset("thread_info", flag.field)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(CompatLayout {
+        offset: ti + field,
+        mask: flag.mask,
+        enabled: 1,
+        _pad: 0,
+    }))
 }
 
 /// One read of the syscall maps, summed over CPUs.

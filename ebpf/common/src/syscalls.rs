@@ -114,7 +114,26 @@ pub struct InFlight {
     pub start_ns: u64,
     pub cgroup_id: u64,
     /// Syscall number as seen at entry; sys_exit must report the same one.
-    pub nr: i64,
+    pub nr: u32,
+    /// The number as keyed in the maps (with `COMPAT_BIT` for 32-bit compat calls).
+    pub key_nr: u32,
+}
+
+/// Set in `SyscallKey::nr` for a syscall made through the 32-bit compat ABI, whose number
+/// belongs to another table (i386, arm32): the agent labels it `compat_<nr>`, never with
+/// the native name of the same number.
+pub const COMPAT_BIT: u32 = 1 << 31;
+
+/// Where the kernel keeps "this is a compat syscall", found by the agent in BTF at load
+/// time: a 32-bit word at `offset` into `task_struct`, tested with `mask`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompatLayout {
+    pub offset: u32,
+    pub mask: u32,
+    /// 0: the architecture has no compat ABI, or BTF did not say where the flag is.
+    pub enabled: u32,
+    pub _pad: u32,
 }
 
 /// Indices of the per-CPU loss counters the programs keep (`LOSSES` map).
@@ -174,6 +193,7 @@ const _: () = assert!(core::mem::size_of::<SyscallStats>() == 8 * (4 + HIST_BUCK
 const _: () = assert!(core::mem::size_of::<ErrnoKey>() == 16);
 const _: () = assert!(core::mem::size_of::<InFlight>() == 24);
 const _: () = assert!(core::mem::size_of::<RawSyscallsLayout>() == 16);
+const _: () = assert!(core::mem::size_of::<CompatLayout>() == 16);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -183,6 +203,7 @@ mod pod {
     unsafe impl aya::Pod for super::ErrnoKey {}
     unsafe impl aya::Pod for super::InFlight {}
     unsafe impl aya::Pod for super::RawSyscallsLayout {}
+    unsafe impl aya::Pod for super::CompatLayout {}
 }
 
 #[cfg(test)]

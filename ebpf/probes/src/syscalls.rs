@@ -5,11 +5,15 @@
 //! was seen with the same syscall number (so syscalls already in flight when the agent
 //! started, and the child's return from `clone`/`fork`, are never mismeasured).
 use archscope_common::{
-    ErrnoKey, InFlight, Loss, RawSyscallsLayout, SyscallKey, SyscallStats, hist_bucket,
+    COMPAT_BIT, CompatLayout, ErrnoKey, InFlight, Loss, RawSyscallsLayout, SyscallKey,
+    SyscallStats, hist_bucket,
 };
 use aya_ebpf::{
     bindings::{BPF_F_NO_PREALLOC, BPF_NOEXIST},
-    helpers::{bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
+        bpf_ktime_get_ns, bpf_probe_read_kernel,
+    },
     macros::{map, tracepoint},
     maps::{LruHashMap, PerCpuHashMap},
     programs::TracePointContext,
@@ -24,6 +28,15 @@ static RAW_SYSCALLS_LAYOUT: RawSyscallsLayout = RawSyscallsLayout {
     enter_id: 0,
     exit_id: 0,
     exit_ret: 0,
+    _pad: 0,
+};
+
+/// Where the compat-syscall flag lives in `task_struct`; from BTF at load time.
+#[unsafe(no_mangle)]
+static COMPAT_LAYOUT: CompatLayout = CompatLayout {
+    offset: 0,
+    mask: 0,
+    enabled: 0,
     _pad: 0,
 };
 
@@ -62,9 +75,14 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
         return Ok(()); // -1: a tracer cancelled the call; nothing ran
     }
     let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
+    let key_nr = if is_compat() {
+        nr as u32 | COMPAT_BIT
+    } else {
+        nr as u32
+    };
     let key = SyscallKey {
         cgroup_id,
-        nr: nr as u32,
+        nr: key_nr,
         _pad: 0,
     };
     match stats_slot(&key) {
@@ -78,7 +96,8 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
     let entry = InFlight {
         start_ns: unsafe { bpf_ktime_get_ns() },
         cgroup_id,
-        nr,
+        nr: nr as u32,
+        key_nr,
     };
     if SYSCALL_IN_FLIGHT.insert(&tid, &entry, 0).is_err() {
         losses::count(Loss::InFlightMapFull);
@@ -108,7 +127,7 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     // SAFETY: copied out before the entry is removed.
     let entry = unsafe { *entry };
     let _ = SYSCALL_IN_FLIGHT.remove(&tid);
-    if entry.nr != nr {
+    if entry.nr as i64 != nr {
         // A stale entry (the thread's previous syscall never returned) or the child side
         // of clone: not this call's entry.
         losses::count(Loss::ExitWithoutEnter);
@@ -116,7 +135,7 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     }
     let key = SyscallKey {
         cgroup_id: entry.cgroup_id,
-        nr: nr as u32,
+        nr: entry.key_nr,
         _pad: 0,
     };
     let Some(stats) = stats_slot(&key) else {
@@ -136,12 +155,28 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
         unsafe { (*stats).failed += 1 };
         let ekey = ErrnoKey {
             cgroup_id: entry.cgroup_id,
-            nr: nr as u32,
+            nr: entry.key_nr,
             errno: (-ret) as u32,
         };
         count_errno(ctx, &ekey);
     }
     Ok(())
+}
+
+/// Is the current syscall a 32-bit compat one? One kernel read, only on architectures that
+/// have a compat ABI.
+#[inline(always)]
+fn is_compat() -> bool {
+    // SAFETY: read-only global patched by the loader.
+    let c = unsafe { core::ptr::read_volatile(&COMPAT_LAYOUT) };
+    if c.enabled == 0 {
+        return false;
+    }
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let field = task.wrapping_add(c.offset as usize) as *const u32;
+    // SAFETY: bpf_probe_read_kernel tolerates any address; the offset comes from BTF.
+    let flags = unsafe { bpf_probe_read_kernel(field) }.unwrap_or(0);
+    flags & c.mask != 0
 }
 
 #[inline(always)]

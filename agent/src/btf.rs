@@ -1,0 +1,148 @@
+//! Just enough of the kernel's BTF (/sys/kernel/btf/vmlinux) to find a struct member's byte
+//! offset at load time, so no kernel struct offset is ever compiled in. (aya parses BTF
+//! too, but keeps struct members private.)
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BtfError {
+    #[error("reading {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("not BTF data (bad header)")]
+    Header,
+    #[error("BTF has no struct {0}")]
+    NoStruct(String),
+    #[error("BTF struct {0} has no member {1}")]
+    NoMember(String, String),
+    #[error("BTF data is truncated")]
+    Truncated,
+}
+
+pub struct Btf {
+    data: Vec<u8>,
+    types: std::ops::Range<usize>,
+    strings: std::ops::Range<usize>,
+}
+
+const KIND_STRUCT: u32 = 4;
+
+impl Btf {
+    pub fn from_file(path: &Path) -> Result<Btf, BtfError> {
+        let data =
+            std::fs::read(path).map_err(|e| BtfError::Read(path.display().to_string(), e))?;
+        Btf::parse(data)
+    }
+
+    pub fn parse(data: Vec<u8>) -> Result<Btf, BtfError> {
+        let u32_at = |o: usize| {
+            data.get(o..o + 4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+        };
+        if data.get(0..2) != Some(&[0x9f, 0xeb]) {
+            return Err(BtfError::Header);
+        }
+        let (hdr, toff, tlen, soff, slen) = (
+            u32_at(4).ok_or(BtfError::Header)? as usize,
+            u32_at(8).ok_or(BtfError::Header)? as usize,
+            u32_at(12).ok_or(BtfError::Header)? as usize,
+            u32_at(16).ok_or(BtfError::Header)? as usize,
+            u32_at(20).ok_or(BtfError::Header)? as usize,
+        );
+        let types = hdr + toff..hdr + toff + tlen;
+        let strings = hdr + soff..hdr + soff + slen;
+        if types.end > data.len() || strings.end > data.len() {
+            return Err(BtfError::Truncated);
+        }
+        Ok(Btf {
+            data,
+            types,
+            strings,
+        })
+    }
+
+    fn u32(&self, o: usize) -> Result<u32, BtfError> {
+        let b = self.data.get(o..o + 4).ok_or(BtfError::Truncated)?;
+        Ok(u32::from_le_bytes(b.try_into().unwrap()))
+    }
+
+    fn name(&self, off: u32) -> &[u8] {
+        let start = self.strings.start + off as usize;
+        let tail = self.data.get(start..self.strings.end).unwrap_or_default();
+        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
+    }
+
+    /// Byte offset of `member` in `struct name` (the first struct of that name).
+    pub fn member_offset(&self, name: &str, member: &str) -> Result<u32, BtfError> {
+        let mut o = self.types.start;
+        let mut found_struct = false;
+        while o + 12 <= self.types.end {
+            let (name_off, info) = (self.u32(o)?, self.u32(o + 4)?);
+            let (kind, vlen, kflag) = (
+                (info >> 24) & 0x1f,
+                (info & 0xffff) as usize,
+                info >> 31 == 1,
+            );
+            let body = o + 12;
+            if kind == KIND_STRUCT && self.name(name_off) == name.as_bytes() {
+                found_struct = true;
+                for i in 0..vlen {
+                    let m = body + i * 12;
+                    if self.name(self.u32(m)?) == member.as_bytes() {
+                        let off = self.u32(m + 8)?;
+                        let bits = if kflag { off & 0x00ff_ffff } else { off };
+                        return Ok(bits / 8);
+                    }
+                }
+            }
+            o = body + extra_len(kind, vlen).ok_or(BtfError::Truncated)?;
+        }
+        Err(if found_struct {
+            BtfError::NoMember(name.into(), member.into())
+        } else {
+            BtfError::NoStruct(name.into())
+        })
+    }
+}
+
+/// Bytes that follow the 12-byte common header, per BTF kind.
+fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
+    Some(match kind {
+        1 | 14 | 17 => 4,             // INT, VAR, DECL_TAG
+        3 => 12,                      // ARRAY
+        4 | 5 | 15 | 19 => 12 * vlen, // STRUCT, UNION, DATASEC, ENUM64
+        6 | 13 => 8 * vlen,           // ENUM, FUNC_PROTO
+        2 | 7..=12 | 16 | 18 => 0, // PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, FLOAT, TYPE_TAG
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_kernel_members() {
+        let Ok(btf) = Btf::from_file(Path::new("/sys/kernel/btf/vmlinux")) else {
+            return;
+        };
+        // With THREAD_INFO_IN_TASK (x86_64, arm64) thread_info opens task_struct.
+        assert_eq!(btf.member_offset("task_struct", "thread_info").unwrap(), 0);
+        assert!(btf.member_offset("task_struct", "pid").unwrap() > 0);
+        assert!(matches!(
+            btf.member_offset("task_struct", "nope"),
+            Err(BtfError::NoMember(..))
+        ));
+        assert!(matches!(
+            btf.member_offset("no_such_struct", "x"),
+            Err(BtfError::NoStruct(..))
+        ));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(matches!(Btf::parse(vec![0; 32]), Err(BtfError::Header)));
+        assert!(matches!(
+            Btf::parse(vec![0x9f, 0xeb, 1, 0, 24, 0, 0, 0]),
+            Err(BtfError::Header)
+        ));
+    }
+}

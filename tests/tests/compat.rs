@@ -1,0 +1,48 @@
+//! 32-bit compat syscalls carry numbers from another table: they must be counted as
+//! `compat_<nr>`, never under the native name of the same number.
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use archscope_tests::{Agent, Cgroup};
+
+#[test]
+fn i386_syscalls_are_counted_as_compat() {
+    if std::env::consts::ARCH != "x86_64" {
+        eprintln!("skipped: the i386 workload needs an x86_64 kernel");
+        return;
+    }
+    // Build the 32-bit workload with binutils alone (no multilib libc needed).
+    let dir = std::env::temp_dir().join(format!("archscope-compat32-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/compat32_x86.S");
+    let obj = dir.join("w.o");
+    let exe = dir.join("w32");
+    assert!(Command::new("as").args(["--32", src, "-o"]).arg(&obj).status().unwrap().success());
+    assert!(Command::new("ld").args(["-m", "elf_i386"]).arg(&obj).arg("-o").arg(&exe).status().unwrap().success());
+
+    let agent = Agent::start(&[]);
+    let cg = Cgroup::new("compat32");
+    let procs = std::ffi::CString::new(cg.procs()).unwrap();
+    let mut cmd = Command::new(&exe);
+    // SAFETY: only async-signal-safe calls between fork and exec; "0" moves the writer.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+            Ok(())
+        })
+    };
+    assert!(cmd.status().unwrap().success());
+    let m = agent.metrics();
+    let calls = |s: &str| m.value("archscope_syscalls_total", &[("cgroup", &cg.label), ("syscall", s)]);
+    assert_eq!(calls("compat_64"), Some(1000.0), "i386 getppid");
+    assert_eq!(calls("compat_1"), Some(1.0), "i386 exit");
+    assert_eq!(calls("semget"), None, "never the native name of the same number");
+    assert_eq!(calls("write"), None);
+    let completed = m.value("archscope_syscall_duration_seconds_count", &[("cgroup", &cg.label), ("syscall", "compat_64")]);
+    assert_eq!(completed, Some(1000.0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
