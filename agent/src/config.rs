@@ -16,9 +16,12 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_SYSCALL_MAP_ENTRIES",
     "ARCHSCOPE_INFLIGHT_MAP_ENTRIES",
     "ARCHSCOPE_CGROUP_CACHE_ENTRIES",
-    "ARCHSCOPE_CGROUP_GRACE_PERIOD",
+    "ARCHSCOPE_CONTAINER_GRACE_PERIOD",
     "ARCHSCOPE_TRACEFS",
     "ARCHSCOPE_HOST_ROOT",
+    "ARCHSCOPE_CONTAINERD_SOCKET",
+    "ARCHSCOPE_METADATA_CACHE_ENTRIES",
+    "ARCHSCOPE_OTLP_QUEUE_POINTS",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +45,20 @@ pub struct FileConfig {
     pub syscall_map_entries: Option<u64>,
     pub inflight_map_entries: Option<u64>,
     pub cgroup_cache_entries: Option<u64>,
-    pub cgroup_grace_period: Option<String>,
+    pub container_grace_period: Option<String>,
     pub tracefs: Option<PathBuf>,
     pub host_root: Option<PathBuf>,
+    pub containerd_socket: Option<PathBuf>,
+    pub metadata_cache_entries: Option<u64>,
+    // OTLP export (resolved in export/otlp/settings.rs)
+    pub otlp_endpoint: Option<String>,
+    pub otlp_protocol: Option<String>,
+    pub otlp_headers: Option<String>,
+    pub otlp_timeout: Option<String>,
+    pub otlp_interval: Option<String>,
+    pub otlp_temporality: Option<String>,
+    pub otlp_ca_file: Option<PathBuf>,
+    pub otlp_queue_points: Option<u64>,
 }
 
 /// Values from flags or the environment (clap resolves those two), as strings so that
@@ -70,14 +84,26 @@ pub struct Overrides {
     #[arg(long, env = "ARCHSCOPE_CGROUP_CACHE_ENTRIES", value_name = "N")]
     pub cgroup_cache_entries: Option<String>,
     /// How long a removed cgroup's series stay before they are dropped [default: 1m]
-    #[arg(long, env = "ARCHSCOPE_CGROUP_GRACE_PERIOD", value_name = "DURATION")]
-    pub cgroup_grace_period: Option<String>,
+    #[arg(
+        long,
+        env = "ARCHSCOPE_CONTAINER_GRACE_PERIOD",
+        value_name = "DURATION"
+    )]
+    pub container_grace_period: Option<String>,
     /// tracefs mount point [default: found in /proc/self/mountinfo, mounted if absent]
     #[arg(long, env = "ARCHSCOPE_TRACEFS", value_name = "DIR")]
     pub tracefs: Option<PathBuf>,
     /// The host's / as the agent sees it, for node identity (a DaemonSet mounts it at /host) [default: /]
     #[arg(long, env = "ARCHSCOPE_HOST_ROOT", value_name = "DIR")]
     pub host_root: Option<PathBuf>,
+    /// containerd's API socket for container names and pod labels; "" turns it off [default: /run/containerd/containerd.sock]
+    #[arg(long, env = "ARCHSCOPE_CONTAINERD_SOCKET", value_name = "PATH")]
+    pub containerd_socket: Option<PathBuf>,
+    /// Containers kept in the metadata cache [default: 16384]
+    #[arg(long, env = "ARCHSCOPE_METADATA_CACHE_ENTRIES", value_name = "N")]
+    pub metadata_cache_entries: Option<String>,
+    #[command(flatten)]
+    pub otlp: crate::export::otlp::OtlpFlags,
 }
 
 /// The validated configuration.
@@ -89,9 +115,14 @@ pub struct Config {
     pub syscall_map_entries: u32,
     pub inflight_map_entries: u32,
     pub cgroup_cache_entries: usize,
-    pub cgroup_grace_period: Duration,
+    pub container_grace_period: Duration,
     pub tracefs: Option<PathBuf>,
     pub host_root: PathBuf,
+    /// None: metadata from containerd is off.
+    pub containerd_socket: Option<PathBuf>,
+    pub metadata_cache_entries: usize,
+    /// OTLP export; `None` when off.
+    pub otlp: Option<crate::export::otlp::OtlpConfig>,
 }
 
 impl Default for Config {
@@ -103,9 +134,12 @@ impl Default for Config {
             syscall_map_entries: 16_384,
             inflight_map_entries: 65_536,
             cgroup_cache_entries: 16_384,
-            cgroup_grace_period: Duration::from_secs(60),
+            container_grace_period: Duration::from_secs(60),
             tracefs: None,
             host_root: PathBuf::from("/"),
+            containerd_socket: Some(PathBuf::from("/run/containerd/containerd.sock")),
+            metadata_cache_entries: 16_384,
+            otlp: None,
         }
     }
 }
@@ -119,6 +153,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let d = Config::default();
+        let otlp = crate::export::otlp::settings::resolve(&o.otlp, &f, &|k| std::env::var(k).ok())?;
         let num =
             |field, flag: &Option<String>, file: Option<u64>, def: u64, min: u64, max: u64| {
                 let v = match (flag, file) {
@@ -148,11 +183,14 @@ impl Config {
             field: "log",
             msg: format!("`{log}`: {e}"),
         })?;
-        let grace = o.cgroup_grace_period.clone().or(f.cgroup_grace_period);
-        let cgroup_grace_period = match grace {
-            None => d.cgroup_grace_period,
+        let grace = o
+            .container_grace_period
+            .clone()
+            .or(f.container_grace_period);
+        let container_grace_period = match grace {
+            None => d.container_grace_period,
             Some(s) => humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Field {
-                field: "cgroup_grace_period",
+                field: "container_grace_period",
                 msg: format!("`{s}`: {e} (e.g. 30s, 1m)"),
             })?,
         };
@@ -191,9 +229,23 @@ impl Config {
                 16,
                 1 << 22,
             )? as usize,
-            cgroup_grace_period,
+            container_grace_period,
             tracefs: o.tracefs.clone().or(f.tracefs),
             host_root: o.host_root.clone().or(f.host_root).unwrap_or(d.host_root),
+            containerd_socket: match o.containerd_socket.clone().or(f.containerd_socket) {
+                Some(p) if p.as_os_str().is_empty() => None,
+                Some(p) => Some(p),
+                None => d.containerd_socket,
+            },
+            metadata_cache_entries: num(
+                "metadata_cache_entries",
+                &o.metadata_cache_entries,
+                f.metadata_cache_entries,
+                16_384,
+                16,
+                1 << 22,
+            )? as usize,
+            otlp,
         })
     }
 }

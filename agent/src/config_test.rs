@@ -18,13 +18,13 @@ fn flag_beats_file_beats_default() {
     let p = dir.join("a.toml");
     std::fs::write(
         &p,
-        "listen = \"127.0.0.1:1000\"\nmax_series_per_metric = 50\ncgroup_grace_period = \"5s\"\n",
+        "listen = \"127.0.0.1:1000\"\nmax_series_per_metric = 50\ncontainer_grace_period = \"5s\"\n",
     )
     .unwrap();
     let c = Config::resolve(&ov(), Some(&p)).unwrap();
     assert_eq!(c.listen.port(), 1000);
     assert_eq!(c.max_series_per_metric, 50);
-    assert_eq!(c.cgroup_grace_period, Duration::from_secs(5));
+    assert_eq!(c.container_grace_period, Duration::from_secs(5));
     let o = Overrides {
         listen: Some("127.0.0.1:2000".into()),
         ..ov()
@@ -67,10 +67,10 @@ fn bad_values_name_the_field() {
         ),
         (
             Overrides {
-                cgroup_grace_period: Some("soon".into()),
+                container_grace_period: Some("soon".into()),
                 ..ov()
             },
-            "cgroup_grace_period:",
+            "container_grace_period:",
         ),
         (
             Overrides {
@@ -107,4 +107,35 @@ fn file_errors_are_one_line_with_position() {
         assert!(e.starts_with(want), "{e:?} should start with {want:?}");
         assert!(!e.contains('\n'));
     }
+}
+
+#[test]
+fn otlp_keys_in_the_file_and_flags_over_them() {
+    let dir = std::env::temp_dir().join(format!("archscope-cfg-otlp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("otlp.toml");
+    std::fs::write(
+        &p,
+        "otlp_endpoint = \"http://collector:4318\"\notlp_interval = \"15s\"\notlp_queue_points = 500\n",
+    )
+    .unwrap();
+    let c = Config::resolve(&ov(), Some(&p)).unwrap();
+    let otlp = c.otlp.unwrap();
+    assert_eq!(otlp.url.as_str(), "http://collector:4318/v1/metrics");
+    assert_eq!(otlp.interval, Duration::from_secs(15));
+    assert_eq!(otlp.queue_points, 500);
+    let mut o = ov();
+    o.otlp.otlp_protocol = Some("grpc".into());
+    o.otlp.otlp_endpoint = Some("http://flag:4317".into());
+    let otlp = Config::resolve(&o, Some(&p)).unwrap().otlp.unwrap();
+    assert_eq!(otlp.url.as_str(), "http://flag:4317/");
+    let e = FileConfig::parse("otlp_endpont = \"http://a\"\n").unwrap_err();
+    assert!(e.starts_with("line 1: unknown field `otlp_endpont`"), "{e}");
+    o.otlp.otlp_endpoint = Some("flag:4317".into());
+    let e = Config::resolve(&o, None).unwrap_err().to_string();
+    assert!(
+        e.starts_with("otlp_endpoint: `flag:4317` is not an endpoint URL"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

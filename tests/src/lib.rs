@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod otlp_receiver;
+
 /// The agent binary under test (`cargo xtask test` sets XTASK_AGENT_BIN).
 pub fn agent_bin() -> PathBuf {
     std::env::var_os("XTASK_AGENT_BIN")
@@ -91,6 +93,11 @@ pub struct Agent {
 
 impl Agent {
     pub fn start(extra: &[&str]) -> Agent {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// As `start`, with these environment variables set for the agent.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Agent {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -100,6 +107,7 @@ impl Agent {
         let child = Command::new(agent_bin())
             .args(["run", "--listen", &addr])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -125,6 +133,8 @@ impl Agent {
             .call()
             .unwrap()
             .into_body()
+            .with_config()
+            .limit(1 << 30) // a node with many containers has a big /metrics
             .read_to_string()
             .unwrap()
     }

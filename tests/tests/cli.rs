@@ -79,9 +79,9 @@ fn bad_input_is_one_line_and_exit_2() {
             "max_series_per_metric",
         ),
         (
-            vec!["run", "--cgroup-grace-period", "forever"],
+            vec!["run", "--container-grace-period", "forever"],
             vec![],
-            "cgroup_grace_period:",
+            "container_grace_period:",
         ),
         (
             vec!["run", "--syscall-map-entries", "3"],

@@ -17,8 +17,24 @@ fn i386_syscalls_are_counted_as_compat() {
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/compat32_x86.S");
     let obj = dir.join("w.o");
     let exe = dir.join("w32");
-    assert!(Command::new("as").args(["--32", src, "-o"]).arg(&obj).status().unwrap().success());
-    assert!(Command::new("ld").args(["-m", "elf_i386"]).arg(&obj).arg("-o").arg(&exe).status().unwrap().success());
+    assert!(
+        Command::new("as")
+            .args(["--32", src, "-o"])
+            .arg(&obj)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        Command::new("ld")
+            .args(["-m", "elf_i386"])
+            .arg(&obj)
+            .arg("-o")
+            .arg(&exe)
+            .status()
+            .unwrap()
+            .success()
+    );
 
     let agent = Agent::start(&[]);
     let cg = Cgroup::new("compat32");
@@ -37,12 +53,24 @@ fn i386_syscalls_are_counted_as_compat() {
     };
     assert!(cmd.status().unwrap().success());
     let m = agent.metrics();
-    let calls = |s: &str| m.value("archscope_syscalls_total", &[("cgroup", &cg.label), ("syscall", s)]);
+    let calls = |s: &str| {
+        m.value(
+            "archscope_syscalls_total",
+            &[("cgroup", &cg.label), ("syscall", s)],
+        )
+    };
     assert_eq!(calls("compat_64"), Some(1000.0), "i386 getppid");
     assert_eq!(calls("compat_1"), Some(1.0), "i386 exit");
-    assert_eq!(calls("semget"), None, "never the native name of the same number");
+    assert_eq!(
+        calls("semget"),
+        None,
+        "never the native name of the same number"
+    );
     assert_eq!(calls("write"), None);
-    let completed = m.value("archscope_syscall_duration_seconds_count", &[("cgroup", &cg.label), ("syscall", "compat_64")]);
+    let completed = m.value(
+        "archscope_syscall_duration_seconds_count",
+        &[("cgroup", &cg.label), ("syscall", "compat_64")],
+    );
     assert_eq!(completed, Some(1000.0));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -115,17 +115,18 @@ mod tests {
         ] {
             assert!(a.number(name).is_some(), "arm64 lacks {name}");
         }
-        // ... which LoongArch's 6.1 ABI dropped (statx and prlimit64 replace them).
-        for name in [
-            "renameat",
-            "newfstatat",
-            "fstat",
-            "getrlimit",
-            "setrlimit",
-            "memfd_secret",
-        ] {
+        // ... which LoongArch's ABI lacks (statx and prlimit64 replace them); Linux 6.11
+        // gave it newfstatat/fstat back.
+        for name in ["renameat", "getrlimit", "setrlimit", "memfd_secret"] {
             assert!(l.number(name).is_none(), "loongarch64 has {name}");
         }
+        assert_eq!(l.number("newfstatat"), Some(79));
+        // Calls newer than Debian's 6.1 headers come from linux-source-6.12.
+        assert_eq!(
+            SyscallTable::for_arch(Arch::X86_64).name(452),
+            Some("fchmodat2")
+        );
+        assert_eq!(a.name(462), Some("mseal"));
         assert_eq!(a.number("renameat"), Some(38));
     }
 }

@@ -127,8 +127,11 @@ pub fn build(cfg: &Config) -> Report {
         ok: true, // a gap in labelling, not a reason the agent cannot run
         detail: match &probes.compat {
             Ok(Some(c)) => format!(
-                "32-bit compat syscalls counted as compat_<nr> (task_struct+{} & {:#x})",
-                c.offset, c.mask
+                "32-bit compat syscalls counted as compat_<nr> ({} at task_struct+{} & {:#x})",
+                arch.and_then(crate::arch::compat::flag)
+                    .map_or("", |f| f.define),
+                c.offset,
+                c.mask
             ),
             Ok(None) => "no 32-bit ABI on this architecture".into(),
             Err(e) => format!(

@@ -7,7 +7,11 @@ use super::RunArgs;
 use crate::arch::{Arch, syscalls::SyscallTable};
 use crate::collect::Collector;
 use crate::config::Config;
+use std::time::Duration;
+
+use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
+use crate::identity::containerd::ContainerdSource;
 use crate::probes::{Feature, Probes};
 use crate::tracefs::Tracefs;
 use crate::{UsageError, privileges};
@@ -28,7 +32,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let cgroups = CgroupResolver::new(
         CgroupResolver::system(),
         cfg.cgroup_cache_entries,
-        cfg.cgroup_grace_period,
+        cfg.container_grace_period,
     );
     if cgroups.root().is_none() {
         tracing::warn!("no cgroup2 hierarchy mounted: series are labelled by cgroup id");
@@ -37,20 +41,33 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .inspect_err(|e| tracing::warn!("node identity unavailable: {e}"))
         .ok();
     let table = SyscallTable::for_arch(arch);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        // Scrapes build snapshots on blocking threads: a few suffice, and each extra
+        // thread would keep a malloc arena of its own.
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    // The metadata refresher runs on the runtime; the snapshot only reads its map.
+    let containerd = cfg.containerd_socket.clone().map(|socket| {
+        let _rt = rt.enter();
+        ContainerdSource::spawn(socket, cfg.metadata_cache_entries, Duration::from_secs(30))
+    });
     let collector = Arc::new(Collector::new(
         probes,
         table,
         cgroups,
+        Labeler::new(containerd),
         cfg.max_series_per_metric,
         node.as_ref(),
     ));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
     rt.block_on(async move {
+        if let Some(otlp) = &cfg.otlp {
+            crate::export::otlp::start(otlp, Arc::clone(&collector), node.as_ref())
+                .map_err(|e| UsageError(format!("otlp: {e}")))?;
+        }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|e| UsageError(format!("listen: cannot bind {}: {e}", cfg.listen)))?;

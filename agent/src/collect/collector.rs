@@ -10,17 +10,21 @@ use super::budget::Budget;
 use super::model::{Family, Series, Snapshot, Value, label};
 use super::names;
 use crate::arch::syscalls::SyscallTable;
+use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 use crate::probes::{Feature, Probes, syscalls};
 
 pub struct Collector {
     inner: Mutex<Inner>,
+    /// The OTLP exporter's counters, when it runs (read here so both exporters show them).
+    otlp_stats: std::sync::OnceLock<std::sync::Arc<crate::export::otlp::OtlpStats>>,
 }
 
 struct Inner {
     probes: Probes,
     table: SyscallTable,
     cgroups: CgroupResolver,
+    labeler: Labeler,
     budget: Budget,
     sys: Option<System>,
     build: [(&'static str, std::sync::Arc<str>); 3],
@@ -37,6 +41,7 @@ impl Collector {
         probes: Probes,
         table: SyscallTable,
         cgroups: CgroupResolver,
+        labeler: Labeler,
         max_series: usize,
         node: Option<&crate::node::NodeInfo>,
     ) -> Self {
@@ -52,6 +57,7 @@ impl Collector {
                 probes,
                 table,
                 cgroups,
+                labeler,
                 budget: Budget::new(max_series),
                 sys: System::new().ok(),
                 build,
@@ -62,6 +68,7 @@ impl Collector {
                 cgroups_forgotten: 0,
                 last_duration: 0.0,
             }),
+            otlp_stats: std::sync::OnceLock::new(),
         }
     }
 
@@ -73,7 +80,15 @@ impl Collector {
 
     pub fn snapshot(&self) -> Snapshot {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.build_snapshot()
+        let mut snap = inner.build_snapshot();
+        if let Some(stats) = self.otlp_stats.get() {
+            snap.families.extend(stats.families());
+        }
+        snap
+    }
+
+    pub fn attach_otlp_stats(&self, stats: std::sync::Arc<crate::export::otlp::OtlpStats>) {
+        let _ = self.otlp_stats.set(stats);
     }
 }
 
@@ -98,13 +113,19 @@ impl Inner {
                         .map(|k| k.cgroup_id)
                         .chain(maps.errnos.keys().map(|k| k.cgroup_id));
                     let gone = self.cgroups.refresh(ids);
-                    for mut f in super::syscalls::families(&maps, &self.table, &self.cgroups) {
+                    for mut f in super::syscalls::families(
+                        &maps,
+                        &self.table,
+                        &self.cgroups,
+                        &mut self.labeler,
+                    ) {
                         folded.push((f.name, self.budget.apply(&mut f)));
                         families.push(f);
                     }
                     if !gone.is_empty() {
                         for (_, path) in &gone {
                             self.budget.release("cgroup", path);
+                            self.labeler.forget(path);
                         }
                         let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
                         match syscalls::forget_cgroups(ebpf, &ids, &maps) {
@@ -219,6 +240,9 @@ impl Inner {
             &names::CGROUP_CACHE_CAPACITY,
             one(Value::Gauge(self.cgroups.capacity() as f64)),
         ));
+        if let Some(c) = self.labeler.containerd() {
+            out.extend(metadata_families(c));
+        }
         out.push(gauge(
             &names::CGROUPS_FORGOTTEN,
             one(Value::Counter(self.cgroups_forgotten)),
@@ -243,4 +267,34 @@ impl Inner {
         }
         out
     }
+}
+
+/// Health of the containerd metadata source (label `source`).
+fn metadata_families(c: &crate::identity::containerd::ContainerdSource) -> Vec<Family> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = &c.stats;
+    let fam = |def: &names::MetricDef, v: Value| Family {
+        series: vec![Series {
+            labels: vec![("source", label("containerd"))],
+            value: v,
+        }],
+        ..def.family_empty()
+    };
+    vec![
+        fam(&names::METADATA_UP, Value::Gauge(s.up.load(Relaxed) as f64)),
+        fam(
+            &names::METADATA_ERRORS,
+            Value::Counter(s.errors.load(Relaxed)),
+        ),
+        fam(
+            &names::METADATA_REFRESHES,
+            Value::Counter(s.refreshes.load(Relaxed)),
+        ),
+        fam(&names::METADATA_ENTRIES, Value::Gauge(c.len() as f64)),
+        fam(&names::METADATA_CAPACITY, Value::Gauge(c.capacity as f64)),
+        fam(
+            &names::METADATA_DROPPED,
+            Value::Gauge(s.dropped.load(Relaxed) as f64),
+        ),
+    ]
 }

@@ -103,7 +103,7 @@ pub const SNAPSHOT_DURATION: MetricDef = def(
 );
 pub const SCRAPES: MetricDef = def(
     "scrapes",
-    "Snapshots served to /metrics.",
+    "Snapshots taken (one per /metrics scrape and per OTLP export).",
     None,
     Kind::Counter,
 );
@@ -143,6 +143,103 @@ pub const AGENT_CPU: MetricDef = def(
     Some(Unit::Seconds),
     Kind::Counter,
 );
+
+// OTLP export (present while OTLP export is configured; see export/otlp)
+pub const OTLP_EXPORTS: MetricDef = def(
+    "otlp_exports",
+    "OTLP export requests the receiver accepted.",
+    None,
+    Kind::Counter,
+);
+pub const OTLP_EXPORTS_FAILED: MetricDef = def(
+    "otlp_exports_failed",
+    "OTLP export attempts that failed: unreachable, timed out or refused (each retry counts).",
+    None,
+    Kind::Counter,
+);
+pub const OTLP_POINTS_DROPPED: MetricDef = def(
+    "otlp_points_dropped",
+    "Data points never delivered: pushed out of the full export queue or rejected by the receiver.",
+    None,
+    Kind::Counter,
+);
+pub const OTLP_QUEUE_POINTS: MetricDef = def(
+    "otlp_queue_points",
+    "Data points waiting in the OTLP export queue.",
+    None,
+    Kind::Gauge,
+);
+
+// Metadata sources (label: source)
+pub const METADATA_UP: MetricDef = def(
+    "metadata_source_up",
+    "1 if the metadata source (containerd) answered its last refresh.",
+    None,
+    Kind::Gauge,
+);
+pub const METADATA_ERRORS: MetricDef = def(
+    "metadata_source_errors",
+    "Failed refreshes of the metadata source.",
+    None,
+    Kind::Counter,
+);
+pub const METADATA_REFRESHES: MetricDef = def(
+    "metadata_source_refreshes",
+    "Refreshes of the metadata source.",
+    None,
+    Kind::Counter,
+);
+pub const METADATA_ENTRIES: MetricDef = def(
+    "metadata_cache_entries",
+    "Containers in the metadata cache.",
+    None,
+    Kind::Gauge,
+);
+pub const METADATA_CAPACITY: MetricDef = def(
+    "metadata_cache_capacity",
+    "Capacity of the metadata cache.",
+    None,
+    Kind::Gauge,
+);
+pub const METADATA_DROPPED: MetricDef = def(
+    "metadata_cache_dropped",
+    "Containers left out of the metadata cache at its last refresh because it was full.",
+    None,
+    Kind::Gauge,
+);
+
+/// Every metric above, so tests can check that each exporter's name mapping covers them.
+#[cfg(test)]
+pub const ALL: &[&MetricDef] = &[
+    &SYSCALLS,
+    &SYSCALL_ERRORS,
+    &SYSCALL_DURATION,
+    &NODE_INFO,
+    &BUILD_INFO,
+    &PROGRAM_UP,
+    &FEATURE_UP,
+    &KERNEL_LOSSES,
+    &MAP_READS,
+    &MAP_READ_ERRORS,
+    &SNAPSHOT_DURATION,
+    &SCRAPES,
+    &CARDINALITY_OVERFLOW,
+    &CGROUP_CACHE_ENTRIES,
+    &CGROUP_CACHE_CAPACITY,
+    &CGROUPS_FORGOTTEN,
+    &AGENT_RSS,
+    &AGENT_CPU,
+    &OTLP_EXPORTS,
+    &OTLP_EXPORTS_FAILED,
+    &OTLP_POINTS_DROPPED,
+    &OTLP_QUEUE_POINTS,
+    &METADATA_UP,
+    &METADATA_ERRORS,
+    &METADATA_REFRESHES,
+    &METADATA_ENTRIES,
+    &METADATA_CAPACITY,
+    &METADATA_DROPPED,
+];
 
 /// Labels of the overflow series: every label of the folded series takes this value.
 pub const OVERFLOW: &str = "__overflow__";

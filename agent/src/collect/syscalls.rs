@@ -4,10 +4,26 @@ use archscope_common::{HIST_BUCKETS, hist_upper_bound_ns};
 use super::model::{Family, Series, Value, label};
 use super::names;
 use crate::arch::{errno, syscalls::SyscallTable};
+use std::collections::HashMap;
+
+use super::model::Labels;
+use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 use crate::probes::syscalls::SyscallMaps;
 
-pub fn families(maps: &SyscallMaps, table: &SyscallTable, cgroups: &CgroupResolver) -> [Family; 3] {
+pub fn families(
+    maps: &SyscallMaps,
+    table: &SyscallTable,
+    cgroups: &CgroupResolver,
+    labeler: &mut Labeler,
+) -> [Family; 3] {
+    // Identity labels once per cgroup, shared by all its series.
+    let mut ids: HashMap<u64, Labels> = HashMap::new();
+    let mut identity = |cgroup_id: u64| -> Labels {
+        ids.entry(cgroup_id)
+            .or_insert_with(|| labeler.labels(cgroups.path(cgroup_id)))
+            .clone()
+    };
     let mut calls = names::SYSCALLS.family_empty();
     let mut errors = names::SYSCALL_ERRORS.family_empty();
     let mut duration = names::SYSCALL_DURATION.family_empty();
@@ -18,10 +34,8 @@ pub fn families(maps: &SyscallMaps, table: &SyscallTable, cgroups: &CgroupResolv
     keys.sort_unstable();
     for k in keys {
         let s = &maps.stats[k];
-        let labels = vec![
-            ("cgroup", cgroups.path(k.cgroup_id)),
-            ("syscall", label(table.label(k.nr))),
-        ];
+        let mut labels = identity(k.cgroup_id);
+        labels.push(("syscall", label(table.label(k.nr))));
         if s.calls > 0 {
             calls.series.push(Series {
                 labels: labels.clone(),
@@ -41,11 +55,9 @@ pub fn families(maps: &SyscallMaps, table: &SyscallTable, cgroups: &CgroupResolv
     let mut ekeys: Vec<_> = maps.errnos.keys().collect();
     ekeys.sort_unstable();
     for k in ekeys {
-        let labels = vec![
-            ("cgroup", cgroups.path(k.cgroup_id)),
-            ("syscall", label(table.label(k.nr))),
-            ("errno", label(errno::label(table.arch, k.errno))),
-        ];
+        let mut labels = identity(k.cgroup_id);
+        labels.push(("syscall", label(table.label(k.nr))));
+        labels.push(("errno", label(errno::label(table.arch, k.errno))));
         errors.series.push(Series {
             labels,
             value: Value::Counter(maps.errnos[k]),

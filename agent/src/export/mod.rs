@@ -1,2 +1,3 @@
 //! Exporters: each renders the same `collect::Snapshot`.
+pub mod otlp;
 pub mod prometheus;

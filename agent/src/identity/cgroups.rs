@@ -198,17 +198,17 @@ mod tests {
             return; // not root: covered by the integration tests
         }
         let id = std::fs::metadata(&dir).unwrap().ino();
-        let mut r = CgroupResolver::new(Some(root), 1024, Duration::from_millis(50));
+        let grace = Duration::from_millis(400);
+        let mut r = CgroupResolver::new(Some(root), 1024, grace);
         assert!(r.refresh([id]).is_empty());
         assert_eq!(&*r.path(id), format!("/{name}"));
         std::fs::remove_dir(&dir).unwrap();
-        // still labelled during the grace period ...
-        std::thread::sleep(Duration::from_millis(30));
+        // The tree is walked again after half the grace period: that walk notices the
+        // removal, and the cgroup keeps its label for the grace period from then on.
+        std::thread::sleep(grace / 2);
         assert!(r.refresh([id]).is_empty());
         assert_eq!(&*r.path(id), format!("/{name}"));
-        std::thread::sleep(Duration::from_millis(30));
-        r.refresh([id]); // notices the removal
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(grace + Duration::from_millis(50));
         // ... then reported for dropping and forgotten
         assert_eq!(r.refresh([id]), vec![(id, Arc::from(format!("/{name}")))]);
         assert_eq!(&*r.path(id), format!("id:{id}"));

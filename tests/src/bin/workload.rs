@@ -1,7 +1,11 @@
 //! A workload with exactly known syscalls, for the integration tests. It first moves
 //! itself into the cgroup whose `cgroup.procs` is given, then runs one scenario:
 //!
-//!   archscope-workload <cgroup.procs> basic <getppid> <openat-missing>
+//!   archscope-workload <cgroup.procs> basic <getppid> <openat-missing> [hold]
+//!       (`hold`: then sleep until killed, so a container stays up for inspection)
+//!   archscope-workload <cgroup.procs> on-signal <getppid> <openat-missing>
+//!       (waits for SIGUSR1 before the work, then holds: counts after start-up are exact
+//!       even when a runtime's own set-up ran in the same cgroup)
 //!   archscope-workload <cgroup.procs> threads <threads> <getppid-per-thread>
 //!   archscope-workload <cgroup.procs> exec <getppid-before> <getppid-after>
 //!   archscope-workload <cgroup.procs> exit-mid <getppid>      (then exit_group, no return)
@@ -41,6 +45,13 @@ fn main() {
         "basic" => {
             getppid_n(num(3));
             openat_missing_n(num(4));
+            if args.get(5).is_some_and(|a| a == "hold") {
+                println!("done");
+                std::io::stdout().flush().unwrap();
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
+            }
         }
         "threads" => {
             let per = num(4);
@@ -71,6 +82,22 @@ fn main() {
             // SAFETY: reading one byte into a local buffer.
             unsafe { libc::read(0, b.as_mut_ptr().cast(), 1) };
             getppid_n(num(3));
+        }
+        "on-signal" => {
+            // SAFETY: plain signal-mask calls on a local set.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGUSR1);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                let mut sig = 0;
+                libc::sigwait(&set, &mut sig);
+            }
+            getppid_n(num(3));
+            openat_missing_n(num(4));
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
         }
         other => panic!("unknown scenario {other}"),
     }

@@ -1,0 +1,121 @@
+//! Identity labels of a cgroup: what its path says, completed by containerd's metadata.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::cgroup_path::{self, PathIdentity};
+use super::containerd::ContainerdSource;
+use crate::collect::model::{Labels, label};
+
+/// Labels every per-cgroup series carries, in this order. Names follow cAdvisor's where
+/// they overlap (`container`, `pod`, `namespace`); empty when unknown. `runtime` is
+/// `host` for the host's own processes, with `service` naming their systemd unit.
+pub const IDENTITY_LABELS: [&str; 8] = [
+    "cgroup",
+    "container_id",
+    "container",
+    "pod",
+    "namespace",
+    "workload",
+    "runtime",
+    "service",
+];
+
+/// Parsed paths, bounded: cleared when full (cheap to rebuild, one regex pass per path).
+const PARSED_CAPACITY: usize = 65_536;
+
+pub struct Labeler {
+    containerd: Option<ContainerdSource>,
+    parsed: HashMap<Arc<str>, PathIdentity>,
+}
+
+impl Labeler {
+    pub fn new(containerd: Option<ContainerdSource>) -> Self {
+        Labeler {
+            containerd,
+            parsed: HashMap::new(),
+        }
+    }
+
+    pub fn containerd(&self) -> Option<&ContainerdSource> {
+        self.containerd.as_ref()
+    }
+
+    /// Forget a cgroup that is gone.
+    pub fn forget(&mut self, path: &str) {
+        self.parsed.remove(path);
+    }
+
+    /// The identity labels of the cgroup at `path` (a resolved path, or `id:<n>`).
+    pub fn labels(&mut self, path: Arc<str>) -> Labels {
+        if self.parsed.len() >= PARSED_CAPACITY {
+            self.parsed.clear();
+        }
+        let p = self
+            .parsed
+            .entry(path.clone())
+            .or_insert_with(|| cgroup_path::parse(&path))
+            .clone();
+        let meta = p.container_id.as_deref().and_then(|id| {
+            let c = self.containerd.as_ref()?;
+            let m = c.get(id);
+            if m.is_none() {
+                c.request_refresh();
+            }
+            m
+        });
+        let empty = || label("");
+        let runtime = match (p.runtime, p.is_container(), path.starts_with("id:")) {
+            (Some(r), _, _) => label(r),
+            (None, false, false) if p.pod_uid.is_none() => label("host"),
+            _ => empty(),
+        };
+        let labels: Labels = vec![
+            ("cgroup", path),
+            (
+                "container_id",
+                p.container_id.clone().map_or_else(empty, label),
+            ),
+            (
+                "container",
+                meta.as_ref().map_or_else(empty, |m| label(m.name.as_str())),
+            ),
+            (
+                "pod",
+                meta.as_ref().map_or_else(empty, |m| label(m.pod.as_str())),
+            ),
+            (
+                "namespace",
+                meta.as_ref()
+                    .map_or_else(empty, |m| label(m.namespace.as_str())),
+            ),
+            // Owning workload comes with the Kubernetes API source (not wired yet).
+            ("workload", empty()),
+            ("runtime", runtime),
+            ("service", p.service.clone().map_or_else(empty, label)),
+        ];
+        debug_assert!(labels.iter().map(|(k, _)| *k).eq(IDENTITY_LABELS));
+        labels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_without_metadata() {
+        let mut l = Labeler::new(None);
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let got = l.labels(label(format!(
+            "/kubepods/burstable/pod12345678-1234-1234-1234-123456789abc/{id}"
+        )));
+        let keys: Vec<_> = got.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, IDENTITY_LABELS);
+        assert_eq!(&*got[1].1, id);
+        assert_eq!(&*got[6].1, "cri");
+        let host = l.labels(label("/system.slice/sshd.service"));
+        assert_eq!((&*host[6].1, &*host[7].1), ("host", "sshd"));
+        let unknown = l.labels(label("id:42"));
+        assert_eq!(&*unknown[6].1, "");
+    }
+}

@@ -1,0 +1,144 @@
+//! PID 1 of the initramfs that `cargo xtask vm-test` boots: mounts what the agent needs,
+//! brings up loopback, runs every test executable in /tests and powers the machine off.
+//! The console protocol (`=== begin`, libtest's `test result:`, `=== end … rc=`) is what
+//! xtask tallies. A static binary, so it needs no shell or libc in the image (Debian has no
+//! busybox for loong64).
+use std::ffi::CStr;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+const MOUNTS: &[(&str, &str)] = &[
+    ("proc", "/proc"),
+    ("sysfs", "/sys"),
+    ("devtmpfs", "/dev"),
+    ("tracefs", "/sys/kernel/tracing"),
+    ("debugfs", "/sys/kernel/debug"),
+    ("bpf", "/sys/fs/bpf"),
+    ("cgroup2", "/sys/fs/cgroup"),
+];
+
+const ENV: &[(&str, &str)] = &[
+    ("HOME", "/tmp"),
+    ("TMPDIR", "/tmp"),
+    ("XTASK_AGENT_BIN", "/bin/agent"),
+    ("XTASK_WORKLOAD_BIN", "/bin/archscope-workload"),
+    ("PATH", "/bin"),
+];
+
+fn main() {
+    // Anywhere but as a VM's init this would mount over the host's own filesystems.
+    if std::process::id() != 1 {
+        eprintln!(
+            "archscope-vm-init: refusing to run as pid {}: this is the init of the \
+             `cargo xtask vm-test` guest and only runs as pid 1 there",
+            std::process::id()
+        );
+        std::process::exit(2);
+    }
+    for (fs, dir) in MOUNTS {
+        if let Err(e) = mount(fs, dir) {
+            println!("archscope-vm-init: mount {fs} on {dir}: {e}");
+        }
+    }
+    if let Err(e) = loopback_up() {
+        println!("archscope-vm-init: bringing up lo: {e}");
+    }
+    let (release, machine) = uname();
+    println!("=== kernel {release} {machine}");
+    let mut tests: Vec<PathBuf> = std::fs::read_dir("/tests")
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    tests.sort();
+    for t in &tests {
+        println!("=== begin {}", t.display());
+        let rc = match Command::new(t)
+            .arg("--test-threads=2")
+            .envs(ENV.iter().copied())
+            .status()
+        {
+            Ok(st) => st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+            Err(e) => {
+                println!("archscope-vm-init: starting {}: {e}", t.display());
+                127
+            }
+        };
+        println!("=== end {} rc={rc}", t.display());
+    }
+    // SAFETY: sync and reboot take no pointers; powering off is the point of this program.
+    unsafe {
+        libc::sync();
+        libc::reboot(libc::RB_POWER_OFF);
+    }
+    println!(
+        "archscope-vm-init: power-off failed: {}",
+        std::io::Error::last_os_error()
+    );
+    std::process::exit(1);
+}
+
+fn mount(fs: &str, dir: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let fs_c = std::ffi::CString::new(fs)?;
+    let dir_c = std::ffi::CString::new(dir)?;
+    // SAFETY: valid NUL-terminated strings; no mount data.
+    let rc = unsafe {
+        libc::mount(
+            fs_c.as_ptr(),
+            dir_c.as_ptr(),
+            fs_c.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `ip link set lo up`: the tests talk HTTP to the agent on 127.0.0.1.
+fn loopback_up() -> std::io::Result<()> {
+    // SAFETY: plain socket call; the fd is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: fd is an open socket and req a valid ifreq naming "lo", as both calls expect.
+    // (The request type is c_ulong on glibc, c_int on musl.)
+    let result = unsafe {
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) != 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            if libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) != 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        }
+    };
+    // SAFETY: closing the fd opened above.
+    unsafe { libc::close(fd) };
+    result
+}
+
+fn uname() -> (String, String) {
+    // SAFETY: utsname is plain data; uname fills it with NUL-terminated strings.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return ("?".into(), "?".into());
+    }
+    // SAFETY: the fields are NUL-terminated after a successful uname.
+    let s = |f: &[libc::c_char]| {
+        unsafe { CStr::from_ptr(f.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    (s(&u.release), s(&u.machine))
+}

@@ -1,0 +1,247 @@
+//! Container identity with a real containerd and runc: a container in a kubepods cgroup,
+//! with the CRI labels Kubernetes sets, makes known syscalls; /metrics names its container,
+//! pod and namespace; after the container is removed its series end after the grace period.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use archscope_tests::{Agent, Metrics, workload_bin};
+
+/// A private containerd (own root, state and socket), stopped on drop.
+struct Containerd {
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Containerd {
+    fn start() -> Option<Containerd> {
+        if Command::new("containerd")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!(
+                "skipped: containerd is not installed here (`cargo xtask setup` installs it)"
+            );
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("archscope-containerd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("containerd.sock");
+        let config = dir.join("config.toml");
+        // No CRI plugin: this instance only runs what the test asks ctr for.
+        std::fs::write(
+            &config,
+            "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
+        )
+        .unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .arg("--root")
+            .arg(dir.join("root"))
+            .arg("--state")
+            .arg(dir.join("state"))
+            .arg("--address")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("containerd.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let c = Containerd { child, dir, socket };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !c.socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not start; see {}/containerd.log",
+                c.dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(c)
+    }
+
+    fn ctr(&self, args: &[&str]) -> std::process::Output {
+        Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .args(["-n", "k8s.io"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A rootfs holding the workload and the shared libraries it links.
+fn rootfs(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    std::fs::create_dir_all(&root).unwrap();
+    let wl = workload_bin();
+    std::fs::copy(&wl, root.join("archscope-workload")).unwrap();
+    let ldd = Command::new("ldd").arg(&wl).output().unwrap();
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = line.split_whitespace().find(|w| w.starts_with('/'));
+        if let Some(p) = path {
+            let dst = root.join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            std::fs::copy(p, &dst).unwrap();
+        }
+    }
+    root
+}
+
+fn series_for(
+    m: &Metrics,
+    container_id: &str,
+    syscall: &str,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    m.find(
+        "archscope_syscalls_total",
+        &[("container_id", container_id), ("syscall", syscall)],
+    )
+    .next()
+    .map(|s| {
+        let mut l = s.labels.clone();
+        l.insert("value".into(), s.value.to_string());
+        l
+    })
+}
+
+#[test]
+fn container_series_carry_pod_identity_and_end_after_grace() {
+    let Some(containerd) = Containerd::start() else {
+        return;
+    };
+    let socket = containerd.socket.display().to_string();
+    let agent = Agent::start(&[
+        "--containerd-socket",
+        &socket,
+        "--container-grace-period",
+        "2s",
+    ]);
+    let uid = "3f1c2a7e-5b6d-4e8f-9a0b-1c2d3e4f5a6b";
+    let cid = format!(
+        "{:064x}",
+        std::process::id() as u128 * 0x9e37_79b9_7f4a_7c15
+    );
+    let cgroup = format!("kubepods/burstable/pod{uid}/{cid}");
+    let root = rootfs(&containerd.dir);
+    let root_s = root.display().to_string();
+    let labels = [
+        "io.kubernetes.pod.name=web-7d9f",
+        "io.kubernetes.pod.namespace=shop",
+        "io.kubernetes.container.name=app",
+    ];
+    let mut args = vec!["run", "-d", "--cgroup", &cgroup];
+    for l in &labels {
+        args.extend(["--label", l]);
+    }
+    let uid_label = format!("io.kubernetes.pod.uid={uid}");
+    args.extend(["--label", &uid_label, "--rootfs", &root_s, &cid]);
+    args.extend(["/archscope-workload", "-", "on-signal", "1000", "500"]);
+    let out = containerd.ctr(&args);
+    assert!(
+        out.status.success(),
+        "ctr run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // runc's own set-up runs in the container's cgroup too (a couple of getppid calls):
+    // take the counts once the workload waits, then let it work and compare.
+    let value = |m: &Metrics, s: &str| {
+        series_for(m, &cid, s).map_or(0.0, |l| l["value"].parse::<f64>().unwrap())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let before = loop {
+        let m = agent.metrics();
+        // The names arrive with the metadata refresh that the first sight of the unknown
+        // container triggers.
+        if m.find(
+            "archscope_syscalls_total",
+            &[("container_id", &cid), ("pod", "web-7d9f")],
+        )
+        .next()
+        .is_some()
+        {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no labelled series for the container"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        containerd
+            .ctr(&["task", "kill", "-s", "SIGUSR1", &cid])
+            .status
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let labels = loop {
+        let m = agent.metrics();
+        if value(&m, "openat") - value(&before, "openat") >= 500.0 {
+            assert_eq!(value(&m, "getppid") - value(&before, "getppid"), 1000.0);
+            assert_eq!(value(&m, "openat") - value(&before, "openat"), 500.0);
+            break series_for(&m, &cid, "getppid").unwrap();
+        }
+        assert!(Instant::now() < deadline, "the workload did not run");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(labels["container"], "app");
+    assert_eq!(labels["namespace"], "shop");
+    assert_eq!(labels["runtime"], "cri");
+    assert_eq!(labels["cgroup"], format!("/{cgroup}"));
+    assert_eq!(labels["workload"], "");
+    let m = agent.metrics();
+    assert_eq!(
+        m.value("archscope_metadata_source_up", &[("source", "containerd")]),
+        Some(1.0)
+    );
+
+    // Remove the container: its cgroup goes, and after the grace period so do its series.
+    assert!(
+        containerd
+            .ctr(&["task", "kill", "-s", "SIGKILL", &cid])
+            .status
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while containerd.ctr(&["task", "delete", &cid]).status.code() != Some(0) {
+        assert!(Instant::now() < deadline, "task did not stop");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        containerd
+            .ctr(&["container", "delete", &cid])
+            .status
+            .success()
+    );
+    let gone_at = Instant::now();
+    loop {
+        let m = agent.metrics();
+        if series_for(&m, &cid, "getppid").is_none() {
+            break;
+        }
+        assert!(
+            gone_at.elapsed() < Duration::from_secs(30),
+            "series still there 30 s after removal"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        gone_at.elapsed() >= Duration::from_secs(1),
+        "series dropped before the grace period"
+    );
+}
