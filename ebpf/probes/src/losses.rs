@@ -11,11 +11,28 @@ static LOSSES: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOSS_KINDS as u3
 #[map]
 static LOSS_LOGGED: PerCpuArray<u8> = PerCpuArray::with_max_entries(LOSS_KINDS as u32, 0);
 
+/// Add to a per-CPU counter. Atomically: programs run with migration disabled but stay
+/// preemptible, so two tasks on one CPU can interleave a plain read-modify-write and lose
+/// counts (seen on a single-CPU LoongArch guest). A BPF atomic add costs next to nothing
+/// on a per-CPU slot nobody else writes.
+///
+/// # Safety
+/// `p` must point into a live map value of this CPU.
+#[inline(always)]
+pub unsafe fn add(p: *mut u64, v: u64) {
+    // The bpf target's `core` offers atomic load/store only, so the intrinsic is used
+    // directly; it lowers to BPF's atomic add (an XADD, as the result is unused).
+    // SAFETY: the caller's pointer is valid and 8-byte aligned (map values are).
+    unsafe {
+        core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(p, v);
+    }
+}
+
 #[inline(always)]
 pub fn count(kind: Loss) {
     if let Some(slot) = LOSSES.get_ptr_mut(kind as u32) {
-        // SAFETY: per-CPU slot; tracepoint programs run with migration disabled.
-        unsafe { *slot += 1 };
+        // SAFETY: a slot of this CPU's value.
+        unsafe { add(slot, 1) };
     }
 }
 

@@ -3,6 +3,10 @@
 //! tracefs `format` files at load time.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
+// Atomic adds on per-CPU counters (see losses::add); the eBPF build already runs with
+// RUSTC_BOOTSTRAP for -Z build-std.
+#![cfg_attr(target_arch = "bpf", feature(core_intrinsics))]
+#![cfg_attr(target_arch = "bpf", allow(internal_features))]
 
 #[cfg(target_arch = "bpf")]
 mod losses;

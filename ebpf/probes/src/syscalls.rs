@@ -19,7 +19,7 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 
-use crate::losses;
+use crate::losses::{self, add};
 
 /// Offsets of `id` and `ret` in the raw_syscalls records; the agent fills them in from
 /// tracefs before loading.
@@ -86,7 +86,7 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
         _pad: 0,
     };
     match stats_slot(&key) {
-        Some(stats) => unsafe { (*stats).calls += 1 },
+        Some(stats) => unsafe { add(&raw mut (*stats).calls, 1) },
         None => {
             losses::count_and_log(ctx, Loss::StatsMapFull);
             return Ok(());
@@ -145,14 +145,14 @@ fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
     let elapsed = now.saturating_sub(entry.start_ns);
     // SAFETY: per-CPU value of this CPU; tracepoints run with migration disabled.
     unsafe {
-        (*stats).completed += 1;
-        (*stats).duration_ns_sum += elapsed;
+        add(&raw mut (*stats).completed, 1);
+        add(&raw mut (*stats).duration_ns_sum, elapsed);
         if let Some(b) = (*stats).hist.get_mut(hist_bucket(elapsed)) {
-            *b += 1;
+            add(b, 1);
         }
     }
     if (-4095..0).contains(&ret) {
-        unsafe { (*stats).failed += 1 };
+        unsafe { add(&raw mut (*stats).failed, 1) };
         let ekey = ErrnoKey {
             cgroup_id: entry.cgroup_id,
             nr: entry.key_nr,
@@ -192,12 +192,12 @@ fn stats_slot(key: &SyscallKey) -> Option<*mut SyscallStats> {
 #[inline(always)]
 fn count_errno(ctx: &TracePointContext, key: &ErrnoKey) {
     if let Some(p) = SYSCALL_ERRNOS.get_ptr_mut(key) {
-        unsafe { *p += 1 };
+        unsafe { add(p, 1) };
         return;
     }
     let _ = SYSCALL_ERRNOS.insert(key, &0, BPF_NOEXIST as u64);
     match SYSCALL_ERRNOS.get_ptr_mut(key) {
-        Some(p) => unsafe { *p += 1 },
+        Some(p) => unsafe { add(p, 1) },
         None => losses::count_and_log(ctx, Loss::ErrnoMapFull),
     }
 }
