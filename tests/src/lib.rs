@@ -7,6 +7,17 @@ use std::time::{Duration, Instant};
 
 pub mod otlp_receiver;
 
+/// True (with a note) inside the qemu VMs: tests whose subject does not depend on the
+/// architecture and that lean on wall-clock timing (export intervals, 10,000 spawns) run
+/// on the host only; instruction emulation makes their clocks meaningless.
+pub fn skip_under_emulation() -> bool {
+    let vm = std::env::var_os("XTASK_IN_VM").is_some();
+    if vm {
+        eprintln!("skipped under emulation (covered by the host run)");
+    }
+    vm
+}
+
 /// The agent binary under test (`cargo xtask test` sets XTASK_AGENT_BIN).
 pub fn agent_bin() -> PathBuf {
     std::env::var_os("XTASK_AGENT_BIN")

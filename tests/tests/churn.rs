@@ -48,10 +48,8 @@ fn settle(agent: &Agent) -> Metrics {
 
 #[test]
 fn ten_thousand_containers_leave_memory_flat() {
-    if std::env::var_os("XTASK_IN_VM").is_some() {
-        // 10,000 process spawns take an hour under instruction emulation; the host run
-        // proves the bound, which does not depend on the architecture.
-        eprintln!("skipped in the emulated VM");
+    // 10,000 process spawns take an hour under instruction emulation.
+    if archscope_tests::skip_under_emulation() {
         return;
     }
     let agent = Agent::start(&["--container-grace-period", "1s"]);

@@ -167,7 +167,9 @@ fn export_matches_metrics(transport: &str, protocol: &str) {
         ("team", "obs core"),
     ];
     for (k, v) in expect {
-        assert_eq!(calls.resource(k), Some(v), "resource {k}");
+        // Empty facts (no /etc/os-release in a test VM) are left out, not sent empty.
+        let want = Some(v).filter(|v| !v.is_empty());
+        assert_eq!(calls.resource(k), want, "resource {k}");
     }
     // every request carries the configured headers
     for r in rx.requests() {
@@ -207,16 +209,25 @@ fn export_matches_metrics(transport: &str, protocol: &str) {
 
 #[test]
 fn grpc_export_equals_metrics_endpoint() {
+    if archscope_tests::skip_under_emulation() {
+        return;
+    }
     export_matches_metrics("grpc", "grpc");
 }
 
 #[test]
 fn http_export_equals_metrics_endpoint() {
+    if archscope_tests::skip_under_emulation() {
+        return;
+    }
     export_matches_metrics("http", "http/protobuf");
 }
 
 #[test]
 fn delta_points_add_up_to_the_true_count() {
+    if archscope_tests::skip_under_emulation() {
+        return;
+    }
     let rx = Receiver::start("ok");
     let args = otlp(
         &rx.endpoint("grpc"),
@@ -249,6 +260,9 @@ fn delta_points_add_up_to_the_true_count() {
 
 #[test]
 fn receiver_outage_costs_only_the_outage() {
+    if archscope_tests::skip_under_emulation() {
+        return;
+    }
     let mut rx = Receiver::start("ok");
     // a one-point queue bound: every batch pushes out the one before it
     let args = otlp(
@@ -311,6 +325,9 @@ fn receiver_outage_costs_only_the_outage() {
 
 #[test]
 fn hanging_receiver_does_not_hold_up_metrics() {
+    if archscope_tests::skip_under_emulation() {
+        return;
+    }
     let rx = Receiver::start("hang");
     let agent = start(&otlp(&rx.endpoint("grpc"), "grpc", &[]), &[]);
     // /metrics answers while export requests hang, and the timeouts are counted
@@ -340,6 +357,9 @@ fn hanging_receiver_does_not_hold_up_metrics() {
 
 #[test]
 fn tls_with_a_ca_file_over_grpc_and_http() {
+    if archscope_tests::skip_under_emulation() {
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("archscope-otlp-tls-{}", std::process::id()));
     let (ca, cert, key) = tls::certificates(&dir);
     let rx = Receiver::start_tls("ok", &cert, &key);

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::{root, status, target_dir};
+use crate::{root, target_dir};
 
 /// Target architectures and the names people use for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,29 +38,50 @@ impl Target {
     }
 
     /// cargo for this target: rustup stable for x86_64; Debian's rustc 1.96 (which has
-    /// the arm64 std from libstd-rust-web-dev:arm64) for aarch64.
+    /// the arm64 std from libstd-rust-web-dev:arm64) for aarch64; the same with std built
+    /// from rust-web-src and zig linking musl statically for loongarch64 (no loong64 port).
     fn cargo(self) -> anyhow::Result<Command> {
-        let mut c = match self {
-            Target::X86_64 => crate::cargo(),
+        let mut c = Command::new("rustup");
+        c.args(["run", "ebpf-1.96", "cargo"]).current_dir(root());
+        match self {
+            Target::X86_64 => c = crate::cargo(),
             Target::Aarch64 => {
-                let mut c = Command::new("rustup");
-                c.args(["run", "ebpf-1.96", "cargo"]).current_dir(root());
                 c.env(
                     "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
                     "aarch64-linux-gnu-gcc",
                 );
-                c
             }
-            Target::Loongarch64 => bail!("loongarch64 builds are not wired up yet"),
-        };
+            Target::Loongarch64 => {
+                let zig = root().join("xtask/vm/zig-cc-loongarch64");
+                // build-std is unstable; RUSTC_BOOTSTRAP opens it on this stable rustc.
+                c.arg("-Zbuild-std=std,panic_abort")
+                    .env("RUSTC_BOOTSTRAP", "1")
+                    .env("CARGO_TARGET_LOONGARCH64_UNKNOWN_LINUX_MUSL_LINKER", &zig)
+                    .env("CC_loongarch64_unknown_linux_musl", &zig)
+                    .env("AR_loongarch64_unknown_linux_musl", "llvm-ar-22")
+                    // QEMU 7.2 has no LSX/LASX (SIGILL). Target-scoped, so neither build
+                    // scripts nor the agent's bpfel build see it.
+                    .env(
+                        "CARGO_TARGET_LOONGARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS",
+                        "-C target-feature=-lsx,-lasx",
+                    );
+            }
+        }
         c.env_remove("CARGO").env_remove("RUSTUP_TOOLCHAIN");
         Ok(c)
     }
 }
 
-/// Build `agent` (and, with `tests`, the workload and the integration test binaries) in
-/// release mode. Returns the test executables.
-pub fn build(t: Target, tests: bool) -> anyhow::Result<Vec<PathBuf>> {
+/// What [`build`] made: every binary (the agent's and the tests crate's) and the test
+/// executables.
+pub struct Built {
+    pub bins: Vec<PathBuf>,
+    pub tests: Vec<PathBuf>,
+}
+
+/// Build `agent` (and, with `tests`, the tests crate's binaries and test executables) in
+/// release mode.
+pub fn build(t: Target, tests: bool) -> anyhow::Result<Built> {
     let mut c = t.cargo()?;
     c.args([
         "build",
@@ -73,9 +94,12 @@ pub fn build(t: Target, tests: bool) -> anyhow::Result<Vec<PathBuf>> {
     if tests {
         c.args(["-p", "archscope-tests", "--bins"]);
     }
-    status(&mut c)?;
+    let bins = executables(&mut c, false)?;
     if !tests {
-        return Ok(Vec::new());
+        return Ok(Built {
+            bins,
+            tests: Vec::new(),
+        });
     }
     let mut c = t.cargo()?;
     c.args([
@@ -86,23 +110,33 @@ pub fn build(t: Target, tests: bool) -> anyhow::Result<Vec<PathBuf>> {
         t.triple(),
         "-p",
         "archscope-tests",
+        // the library's unit tests and the integration tests; the binaries have none
+        "--lib",
+        "--test",
+        "*",
     ]);
-    c.args(["--tests", "--message-format=json-render-diagnostics"]);
+    let tests = executables(&mut c, true)?;
+    Ok(Built { bins, tests })
+}
+
+/// Run a cargo build; the executables it names in its compiler-artifact messages, of test
+/// targets or of the others.
+fn executables(c: &mut Command, test: bool) -> anyhow::Result<Vec<PathBuf>> {
+    c.arg("--message-format=json-render-diagnostics");
     let out = c
         .stderr(std::process::Stdio::inherit())
         .output()
-        .context("cargo test --no-run")?;
+        .with_context(|| format!("running {c:?}"))?;
     if !out.status.success() {
-        bail!("building the {} integration tests failed", t.triple());
+        bail!("{c:?} failed ({})", out.status);
     }
-    // Each compiler-artifact message of a test target names its executable.
     let mut exes = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if msg["reason"] == "compiler-artifact"
-            && msg["profile"]["test"] == true
+            && msg["profile"]["test"] == test
             && let Some(exe) = msg["executable"].as_str()
         {
             exes.push(PathBuf::from(exe));

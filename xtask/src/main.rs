@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask setup | run | test`.
 mod cross;
+mod kernel;
 mod setup;
 mod test;
 mod vm;
@@ -31,7 +32,7 @@ enum Cmd {
         target: Option<String>,
     },
     /// Run the kernel integration tests on a real kernel of another architecture under
-    /// qemu (arm64).
+    /// qemu: arm64 (Debian's kernel) or loongarch64 (built from linux-source-6.12).
     VmTest { arch: String },
     /// Build and run `agent run`, passing on any arguments after `--`.
     Run {

@@ -21,13 +21,36 @@ const PACKAGES: &[&str] = &[
     "linux-libc-dev",
     "linux-libc-dev-arm64-cross",
     "bpftool",
+    // containerd's API client is generated from its protos at build time
+    "protobuf-compiler",
+    // real containers for the identity tests
+    "containerd",
+    "runc",
     // arm64: cross toolchain, Debian's arm64 std for rustc 1.96, qemu for the VM tests
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "libstd-rust-web-dev:arm64",
     "qemu-system-arm",
     "cpio",
+    // loongarch64: Debian has no loong64 port, so the kernel is built from source with
+    // clang (BTF by pahole from dwarves), std from rust-web-src, zig (PyPI) links musl
+    "linux-source-6.12",
+    "dwarves",
+    "clang-22",
+    "lld-22",
+    "llvm-22",
+    "flex",
+    "bison",
+    "bc",
+    "make",
+    "xz-utils",
+    "libelf-dev",
+    "python3-venv",
+    "qemu-system-misc",
 ];
+
+/// PyPI `ziglang`, the C compiler and linker for loongarch64-unknown-linux-musl.
+const ZIGLANG: &str = "ziglang==0.17.1";
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
@@ -84,7 +107,33 @@ pub fn run(verbose: bool) -> anyhow::Result<()> {
     } else if verbose {
         eprintln!("setup: bpf-linker {BPF_LINKER_VERSION} present");
     }
+
+    let python = venv().join("bin/python3");
+    let zig_version = ZIGLANG.trim_start_matches("ziglang==");
+    let zig_ok = Command::new(&python)
+        .args(["-m", "ziglang", "version"])
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == zig_version
+        });
+    if !zig_ok {
+        eprintln!("setup: installing {ZIGLANG} into {}", venv().display());
+        // Debian's python3 (not whatever python3 is first on PATH): python3-venv is its.
+        status(
+            Command::new("/usr/bin/python3")
+                .args(["-m", "venv"])
+                .arg(venv()),
+        )?;
+        status(Command::new(&python).args(["-m", "pip", "install", "-q", ZIGLANG]))?;
+    } else if verbose {
+        eprintln!("setup: zig present in {}", venv().display());
+    }
     Ok(())
+}
+
+/// The Python venv holding zig (gitignored, with the other caches).
+pub fn venv() -> std::path::PathBuf {
+    crate::root().join(".cache/venv")
 }
 
 fn installed(pkg: &str) -> bool {

@@ -40,6 +40,10 @@ pub fn run() -> anyhow::Result<()> {
         "kernel integration tests on arm64 (qemu)",
         std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64"]),
     )?;
+    step(
+        "kernel integration tests on loongarch64 (qemu)",
+        std::process::Command::new(std::env::current_exe()?).args(["vm-test", "loongarch64"]),
+    )?;
     eprintln!("xtask test: all steps passed");
     Ok(())
 }

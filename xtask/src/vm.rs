@@ -1,69 +1,128 @@
 //! `cargo xtask vm-test <arch>`: boot a real kernel of that architecture under qemu with an
 //! initramfs holding the cross-built agent, the integration tests and their workload; run
 //! the tests there and report `N passed, N failed`.
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use crate::cross::{self, Target};
-use crate::{root, status};
+use crate::{kernel, root, status};
+
+/// A guest that hangs (kernel panic, a test stuck) must not hang CI.
+const QEMU_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// QEMU 7.2's LoongArch `virt` passes no initrd: the built-in DTS names this window,
+/// and QEMU's loader device fills it.
+const LOONGARCH_INITRD_ADDR: u64 = 0x800_0000;
+const LOONGARCH_INITRD_MAX: u64 = 16 << 20;
 
 pub fn run(t: Target) -> anyhow::Result<()> {
-    match t {
-        Target::Aarch64 => {}
-        other => bail!("vm-test for {} is not wired up yet", other.triple()),
-    }
-    let started = std::time::Instant::now();
-    let kernel = arm64_kernel()?;
-    let busybox = arm64_busybox()?;
-    let tests = cross::build(t, true)?;
-    if tests.is_empty() {
+    let started = Instant::now();
+    let (name, kernel) = match t {
+        Target::Aarch64 => ("arm64", arm64_kernel()?),
+        Target::Loongarch64 => ("loongarch64", kernel::loongarch64()?),
+        Target::X86_64 => bail!("vm-test boots another architecture: arm64 or loongarch64"),
+    };
+    let built = cross::build(t, true)?;
+    if built.tests.is_empty() {
         bail!("no integration test executables were built");
     }
-    let work = cache_dir().join("arm64-run");
+    let work = cache_dir().join(format!("{name}-run"));
     let _ = std::fs::remove_dir_all(&work);
-    let initrd = initramfs(&work, t, &busybox, &tests)?;
+    let initrd = initramfs(&work, t, &built)?;
+    let mut qemu = match t {
+        Target::Aarch64 => {
+            let mut c = Command::new("qemu-system-aarch64");
+            c.args(["-M", "virt", "-cpu", "max", "-smp", "2", "-m", "1024"])
+                .arg("-kernel")
+                .arg(&kernel)
+                .arg("-initrd")
+                .arg(&initrd)
+                .args(["-append", "console=ttyAMA0 rdinit=/init quiet"]);
+            c
+        }
+        _ => {
+            let size = std::fs::metadata(&initrd)?.len();
+            if size > LOONGARCH_INITRD_MAX {
+                bail!(
+                    "{} is {size} bytes, over the 16 MiB initrd window of qemu-virt72.dts",
+                    initrd.display()
+                );
+            }
+            // -m 1024 and -smp 1 are what the built-in device tree describes.
+            let mut c = Command::new("qemu-system-loongarch64");
+            c.args(["-M", "virt", "-cpu", "la464", "-smp", "1", "-m", "1024"])
+                .arg("-kernel")
+                .arg(&kernel)
+                .arg("-device")
+                .arg(format!(
+                    "loader,file={},addr={LOONGARCH_INITRD_ADDR:#x},force-raw=on",
+                    initrd.display()
+                ));
+            c
+        }
+    };
+    qemu.args(["-nographic", "-no-reboot"]);
     eprintln!(
         "vm-test: booting {} ({} test binaries)",
         kernel.display(),
-        tests.len()
+        built.tests.len()
     );
-    let out = Command::new("qemu-system-aarch64")
-        .args([
-            "-M",
-            "virt",
-            "-cpu",
-            "max",
-            "-smp",
-            "2",
-            "-m",
-            "1024",
-            "-nographic",
-            "-no-reboot",
-        ])
-        .arg("-kernel")
-        .arg(&kernel)
-        .arg("-initrd")
-        .arg(&initrd)
-        .args(["-append", "console=ttyAMA0 rdinit=/init quiet"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("running qemu-system-aarch64 (run `cargo xtask setup`)")?;
-    let console = String::from_utf8_lossy(&out.stdout);
+    let booted = Instant::now();
+    let (console, timed_out) = run_qemu(&mut qemu)?;
     std::fs::write(work.join("console.log"), console.as_bytes())?;
-    print!("{console}");
-    let (passed, failed) = tally(&console, tests.len());
-    println!("vm-test arm64: {passed} passed, {failed} failed");
+    let (passed, failed) = tally(&console, built.tests.len());
+    println!("vm-test {name}: {passed} passed, {failed} failed");
     eprintln!(
-        "vm-test arm64: {:.0} s (console log: {})",
+        "vm-test {name}: {:.0} s in all, {:.0} s boot and tests (console log: {})",
         started.elapsed().as_secs_f64(),
+        booted.elapsed().as_secs_f64(),
         work.join("console.log").display()
     );
+    if timed_out {
+        bail!("vm-test {name}: qemu killed after {QEMU_TIMEOUT:?}");
+    }
     if failed > 0 || passed == 0 {
-        bail!("vm-test arm64 failed");
+        bail!("vm-test {name} failed");
     }
     Ok(())
+}
+
+/// Run qemu, echoing the console as it comes; kill it at QEMU_TIMEOUT. Returns the console
+/// and whether it was killed.
+fn run_qemu(qemu: &mut Command) -> anyhow::Result<(String, bool)> {
+    let mut child = qemu
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {qemu:?} (run `cargo xtask setup`)"))?;
+    let mut out = child.stdout.take().context("qemu stdout")?;
+    let reader = std::thread::spawn(move || {
+        let (mut all, mut buf) = (Vec::new(), [0u8; 4096]);
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(&buf[..n]);
+            let _ = stdout.flush();
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    });
+    let deadline = Instant::now() + QEMU_TIMEOUT;
+    let mut timed_out = false;
+    while child.try_wait()?.is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let console = reader.join().unwrap_or_default();
+    Ok((String::from_utf8_lossy(&console).into_owned(), timed_out))
 }
 
 /// Sum the libtest result lines; a test binary that ended without one counts as a failure.
@@ -94,8 +153,14 @@ fn tally(console: &str, binaries: usize) -> (u64, u64) {
     (passed, failed + missing)
 }
 
+/// Kernels and packages for the VMs, kept per user (not per clone) so CI runs on the same
+/// machine reuse them; entries are keyed by their inputs.
 pub fn cache_dir() -> PathBuf {
-    root().join(".cache/vm")
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| root().join(".cache"));
+    base.join("archscope/vm")
 }
 
 /// Debian's current arm64 kernel, fetched once with apt-get download.
@@ -130,20 +195,6 @@ fn arm64_kernel() -> anyhow::Result<PathBuf> {
     Ok(vmlinuz)
 }
 
-fn arm64_busybox() -> anyhow::Result<PathBuf> {
-    let dir = cache_dir().join("arm64");
-    let bb = dir.join("busybox");
-    if !bb.exists() {
-        let deb = download(&dir, "busybox-static:arm64")?;
-        let x = dir.join("bb");
-        status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
-        std::fs::copy(x.join("bin/busybox"), &bb)?;
-        std::fs::remove_dir_all(&x)?;
-        std::fs::remove_file(&deb)?;
-    }
-    Ok(bb)
-}
-
 /// `apt-get download PKG` into `dir`; returns the .deb.
 fn download(dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
     eprintln!("vm-test: apt-get download {pkg}");
@@ -163,74 +214,60 @@ fn download(dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
         .context("downloaded package not found")
 }
 
-fn output(cmd: &mut Command) -> anyhow::Result<String> {
+pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
     let o = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
-const INIT: &str = r#"#!/bin/busybox sh
-# Runs inside the VM as PID 1: mount what the agent needs, run every test binary, power off.
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /proc /sys /dev /tmp
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tracefs tracefs /sys/kernel/tracing
-mount -t bpf bpf /sys/fs/bpf
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-ip link set lo up
-export HOME=/tmp TMPDIR=/tmp XTASK_AGENT_BIN=/bin/agent XTASK_WORKLOAD_BIN=/bin/archscope-workload
-echo "=== kernel $(uname -r) $(uname -m)"
-for t in /tests/*; do
-  echo "=== begin $t"
-  "$t" --test-threads=2
-  echo "=== end $t rc=$?"
-done
-poweroff -f
-"#;
-
-fn initramfs(work: &Path, t: Target, busybox: &Path, tests: &[PathBuf]) -> anyhow::Result<PathBuf> {
+/// The guest's root: `archscope-vm-init` as /init, the agent and the tests crate's other
+/// binaries in /bin, the test executables in /tests (and glibc for arm64's dynamic
+/// binaries), as a gzip'd cpio.
+fn initramfs(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<PathBuf> {
     let root = work.join("root");
     for d in ["bin", "lib", "tests", "tmp", "sys", "proc", "dev"] {
         std::fs::create_dir_all(root.join(d))?;
     }
-    std::fs::copy(busybox, root.join("bin/busybox"))?;
-    let out = t.out_dir();
-    std::fs::copy(out.join("agent"), root.join("bin/agent"))?;
-    std::fs::copy(
-        out.join("archscope-workload"),
-        root.join("bin/archscope-workload"),
-    )?;
-    for exe in tests {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    std::fs::create_dir_all(root.join("etc"))?;
+    // the guest's clock where it has no RTC (read by archscope-vm-init)
+    std::fs::write(root.join("etc/xtask-time"), now.as_secs().to_string())?;
+    // as on any host: without it `localhost` goes to DNS, and there is none
+    std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n")?;
+    let mut files = Vec::new();
+    for exe in &built.bins {
+        let name = exe.file_name().context("binary name")?;
+        let to = match name.to_str() {
+            Some("archscope-vm-init") => root.join("init"),
+            _ => root.join("bin").join(name),
+        };
+        files.push((exe.clone(), to));
+    }
+    if !files.iter().any(|(_, to)| to.ends_with("init")) {
+        bail!("archscope-vm-init was not built");
+    }
+    for exe in &built.tests {
         let name = exe.file_name().context("test executable name")?;
-        std::fs::copy(exe, root.join("tests").join(name))?;
+        files.push((exe.clone(), root.join("tests").join(name)));
     }
-    let sysroot = Path::new("/usr/aarch64-linux-gnu/lib");
-    for lib in [
-        "ld-linux-aarch64.so.1",
-        "libc.so.6",
-        "libgcc_s.so.1",
-        "libm.so.6",
-    ] {
-        std::fs::copy(sysroot.join(lib), root.join("lib").join(lib))
-            .with_context(|| format!("{lib} (run `cargo xtask setup`)"))?;
+    for (from, to) in &files {
+        std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
     }
-    std::fs::write(root.join("init"), INIT)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(root.join("init"), std::fs::Permissions::from_mode(0o755))?;
-    let strip: Vec<PathBuf> = std::iter::once(root.join("bin/agent"))
-        .chain(std::iter::once(root.join("bin/archscope-workload")))
-        .chain(
-            std::fs::read_dir(root.join("tests"))?
-                .flatten()
-                .map(|e| e.path()),
-        )
-        .collect();
-    status(Command::new("aarch64-linux-gnu-strip").args(&strip))?;
-    let initrd = work.join("initrd.gz");
+    status(Command::new("llvm-strip-22").args(files.iter().map(|(_, to)| to)))?;
+    if t == Target::Aarch64 {
+        let sysroot = Path::new("/usr/aarch64-linux-gnu/lib");
+        for lib in [
+            "ld-linux-aarch64.so.1",
+            "libc.so.6",
+            "libgcc_s.so.1",
+            "libm.so.6",
+        ] {
+            std::fs::copy(sysroot.join(lib), root.join("lib").join(lib))
+                .with_context(|| format!("{lib} (run `cargo xtask setup`)"))?;
+        }
+    }
+    let initrd = work.join("initramfs.cpio.gz");
     let sh = format!(
-        "cd '{}' && find . | cpio -o -H newc --quiet | gzip -1 > '{}'",
+        "cd '{}' && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 > '{}'",
         root.display(),
         initrd.display()
     );

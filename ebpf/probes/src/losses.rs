@@ -24,7 +24,9 @@ pub unsafe fn add(p: *mut u64, v: u64) {
     // directly; it lowers to BPF's atomic add (an XADD, as the result is unused).
     // SAFETY: the caller's pointer is valid and 8-byte aligned (map values are).
     unsafe {
-        core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(p, v);
+        core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(
+            p, v,
+        );
     }
 }
 

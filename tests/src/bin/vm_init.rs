@@ -24,6 +24,8 @@ const ENV: &[(&str, &str)] = &[
     ("XTASK_AGENT_BIN", "/bin/agent"),
     ("XTASK_WORKLOAD_BIN", "/bin/archscope-workload"),
     ("PATH", "/bin"),
+    // lets a test skip what takes too long under instruction emulation
+    ("XTASK_IN_VM", "1"),
 ];
 
 fn main() {
@@ -40,6 +42,9 @@ fn main() {
         if let Err(e) = mount(fs, dir) {
             println!("archscope-vm-init: mount {fs} on {dir}: {e}");
         }
+    }
+    if let Err(e) = set_clock() {
+        println!("archscope-vm-init: setting the clock from /etc/xtask-time: {e}");
     }
     if let Err(e) = loopback_up() {
         println!("archscope-vm-init: bringing up lo: {e}");
@@ -92,6 +97,30 @@ fn mount(fs: &str, dir: &str) -> std::io::Result<()> {
         )
     };
     if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The LoongArch guest has no RTC and would live in 1970, before any certificate's
+/// validity: xtask writes the host's time (Unix seconds) into /etc/xtask-time.
+fn set_clock() -> std::io::Result<()> {
+    let host: i64 = std::fs::read_to_string("/etc/xtask-time")?
+        .trim()
+        .parse()
+        .map_err(std::io::Error::other)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if now >= host {
+        return Ok(()); // a guest with a real clock (arm64's PL031)
+    }
+    let ts = libc::timespec {
+        tv_sec: host as libc::time_t,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec; we are root in the guest.
+    if unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
