@@ -31,6 +31,12 @@ pub fn loongarch64() -> anyhow::Result<PathBuf> {
         return Ok(vmlinux);
     }
     std::fs::create_dir_all(&dir)?;
+    // Clones share this cache: one builds, another waits here and then reuses its kernel.
+    let lock = std::fs::File::create(dir.join("build.lock"))?;
+    lock.lock().context("locking the kernel build")?;
+    if vmlinux.exists() {
+        return Ok(vmlinux);
+    }
 
     // The unpacked tree is kept: a changed fragment rebuilds only what it touches.
     let src_root = dir.join("src");

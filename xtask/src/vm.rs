@@ -30,7 +30,8 @@ pub fn run(t: Target) -> anyhow::Result<()> {
     if built.tests.is_empty() {
         bail!("no integration test executables were built");
     }
-    let work = cache_dir().join(format!("{name}-run"));
+    // per clone, unlike the shared cache: two clones' runs must not clear each other's
+    let work = crate::target_dir().join(format!("vm-test-{name}"));
     let _ = std::fs::remove_dir_all(&work);
     let initrd = initramfs(&work, t, &built)?;
     let mut qemu = match t {
