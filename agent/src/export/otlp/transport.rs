@@ -123,7 +123,7 @@ impl Transport {
                     .send()
                     .await
                     .map_err(|e| SendError::Retryable {
-                        msg: chain(&e),
+                        msg: crate::probes::chain(&e),
                         after: None,
                     })?;
                 let status = resp.status();
@@ -176,16 +176,4 @@ fn grpc_error(s: &tonic::Status) -> SendError {
         | Code::Unknown => SendError::Retryable { msg, after: None },
         _ => SendError::Permanent(msg),
     }
-}
-
-/// An error and its causes on one line (reqwest hides the useful part in the source).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
