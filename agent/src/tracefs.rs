@@ -25,6 +25,8 @@ pub struct Field {
 #[derive(Debug, Clone, Default)]
 pub struct Format {
     pub fields: HashMap<String, Field>,
+    /// The `print fmt:` line, whose `__print_symbolic` tables name enum values.
+    pub print_fmt: String,
 }
 
 impl Format {
@@ -58,7 +60,29 @@ impl Format {
                 );
             }
         }
-        Format { fields }
+        let print_fmt = text
+            .lines()
+            .find_map(|l| l.strip_prefix("print fmt:"))
+            .unwrap_or_default()
+            .to_string();
+        Format { fields, print_fmt }
+    }
+
+    /// The value the print format's `__print_symbolic` tables give `name`, e.g. 1 for
+    /// `TCP_ESTABLISHED` in `{ 1, "TCP_ESTABLISHED" }`.
+    pub fn symbol(&self, tp: &str, name: &str) -> Result<u32, TracefsError> {
+        let quoted = format!("\"{name}\"");
+        self.print_fmt
+            .split('{')
+            .filter_map(|pair| {
+                let (value, rest) = pair.split_once(',')?;
+                (rest.split('}').next()?.trim() == quoted).then_some(value.trim())
+            })
+            .find_map(|v| v.parse().ok())
+            .ok_or_else(|| TracefsError::NoField {
+                tp: tp.into(),
+                field: format!("symbol {name} in its print fmt"),
+            })
     }
 
     pub fn field(&self, tp: &str, name: &str) -> Result<Field, TracefsError> {
@@ -172,5 +196,25 @@ print fmt: \"NR %ld = %ld\", REC->id, REC->ret
         };
         let id = f.field("raw_syscalls:sys_enter", "id").unwrap();
         assert_eq!((id.size, id.signed), (8, true));
+    }
+
+    // Captured from Linux 6.18 x86_64 (/sys/kernel/tracing/events/sock/inet_sock_set_state).
+    const INET_SOCK_SET_STATE_6_18: &str =
+        include_str!("../testdata/tracefs-6.18-x86_64/sock.inet_sock_set_state.format");
+
+    #[test]
+    fn tcp_states_from_print_symbolic() {
+        let f = Format::parse(INET_SOCK_SET_STATE_6_18);
+        let tp = "sock:inet_sock_set_state";
+        assert_eq!(f.symbol(tp, "TCP_ESTABLISHED").unwrap(), 1);
+        assert_eq!(f.symbol(tp, "TCP_SYN_SENT").unwrap(), 2);
+        assert_eq!(f.symbol(tp, "TCP_SYN_RECV").unwrap(), 3);
+        assert_eq!(f.symbol(tp, "TCP_CLOSE").unwrap(), 7);
+        assert_eq!(f.symbol(tp, "TCP_LISTEN").unwrap(), 10);
+        assert_eq!(f.symbol(tp, "IPPROTO_TCP").unwrap(), 6);
+        assert!(f.symbol(tp, "TCP_NOPE").is_err());
+        let skaddr = f.field(tp, "skaddr").unwrap();
+        assert_eq!((skaddr.offset, skaddr.size), (8, 8));
+        assert_eq!(f.field(tp, "protocol").unwrap().size, 2);
     }
 }

@@ -26,9 +26,28 @@ pub fn label(arch: Arch, errno: u32) -> std::borrow::Cow<'static, str> {
     }
 }
 
+/// The number of errno `name` on this architecture; `None` where the table is unknown.
+pub fn number(arch: Arch, name: &str) -> Option<u32> {
+    match arch {
+        Arch::X86_64 | Arch::Aarch64 | Arch::Loongarch64 => {
+            table().iter().find(|(_, n)| **n == name).map(|(v, _)| *v)
+        }
+        Arch::Sw64 => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Arch;
+
+    #[test]
+    fn socket_errnos_by_name() {
+        assert_eq!(super::number(Arch::X86_64, "ECONNREFUSED"), Some(111));
+        assert_eq!(super::number(Arch::Aarch64, "ETIMEDOUT"), Some(110));
+        assert_eq!(super::number(Arch::Loongarch64, "ECONNRESET"), Some(104));
+        assert_eq!(super::number(Arch::X86_64, "EPIPE"), Some(32));
+        assert_eq!(super::number(Arch::Sw64, "ECONNREFUSED"), None);
+    }
 
     #[test]
     fn sw64_errnos_stay_numeric() {

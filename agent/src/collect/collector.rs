@@ -12,7 +12,7 @@ use super::names;
 use crate::arch::syscalls::SyscallTable;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
-use crate::probes::{Feature, Probes, syscalls};
+use crate::probes::{Feature, Probes, net, syscalls};
 
 pub struct Collector {
     inner: Mutex<Inner>,
@@ -100,44 +100,76 @@ impl Inner {
         let mut families = Vec::new();
         let mut losses = [0u64; archscope_common::LOSS_KINDS];
         let mut folded = Vec::new();
-        if self.probes.feature_up(Feature::Syscalls)
-            && let Some(ebpf) = self.probes.ebpf.as_mut()
-        {
+        let sys_up = self.probes.feature_up(Feature::Syscalls);
+        let net_up =
+            self.probes.feature_up(Feature::Tcp) || self.probes.feature_up(Feature::Traffic);
+        if let Some(ebpf) = self.probes.ebpf.as_mut() {
             self.map_reads += 1;
-            match syscalls::read(ebpf) {
-                Ok(maps) => {
-                    losses = maps.losses;
-                    let ids = maps
-                        .stats
+            let sys_maps = sys_up.then(|| syscalls::read(ebpf)).transpose();
+            let net_maps = net_up.then(|| net::read(ebpf)).transpose();
+            match syscalls::read_losses(ebpf) {
+                Ok(l) => losses = l,
+                Err(e) => tracing::warn!("reading loss counters: {e}"),
+            }
+            let (sys_maps, net_maps) = match (sys_maps, net_maps) {
+                (Ok(s), Ok(n)) => (s, n),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.map_read_errors += 1;
+                    tracing::warn!("reading maps: {e}");
+                    (None, None)
+                }
+            };
+            let ids: Vec<u64> = sys_maps
+                .iter()
+                .flat_map(|m| {
+                    m.stats
                         .keys()
                         .map(|k| k.cgroup_id)
-                        .chain(maps.errnos.keys().map(|k| k.cgroup_id));
-                    let gone = self.cgroups.refresh(ids);
-                    for mut f in super::syscalls::families(
-                        &maps,
-                        &self.table,
-                        &self.cgroups,
-                        &mut self.labeler,
-                    ) {
-                        folded.push((f.name, self.budget.apply(&mut f)));
-                        families.push(f);
-                    }
-                    if !gone.is_empty() {
-                        for (_, path) in &gone {
-                            self.budget.release("cgroup", path);
-                            self.labeler.forget(path);
-                        }
-                        let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
-                        match syscalls::forget_cgroups(ebpf, &ids, &maps) {
-                            Ok(n) => self.cgroups_forgotten += n as u64,
-                            Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
-                        }
+                        .chain(m.errnos.keys().map(|k| k.cgroup_id))
+                })
+                .chain(
+                    net_maps
+                        .iter()
+                        .flat_map(|m| m.tcp.keys().chain(m.traffic.keys()).copied()),
+                )
+                .collect();
+            let gone = self.cgroups.refresh(ids);
+            let mut fams = Vec::new();
+            if let Some(m) = &sys_maps {
+                fams.extend(super::syscalls::families(
+                    m,
+                    &self.table,
+                    &self.cgroups,
+                    &mut self.labeler,
+                ));
+            }
+            if let Some(m) = &net_maps {
+                fams.extend(super::net::families(m, &self.cgroups, &mut self.labeler));
+            }
+            for mut f in fams {
+                folded.push((f.name, self.budget.apply(&mut f)));
+                families.push(f);
+            }
+            if !gone.is_empty() {
+                for (_, path) in &gone {
+                    self.budget.release("cgroup", path);
+                    self.labeler.forget(path);
+                }
+                let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
+                let mut n = 0;
+                if let Some(m) = &sys_maps {
+                    match syscalls::forget_cgroups(ebpf, &ids, m) {
+                        Ok(k) => n += k,
+                        Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
                     }
                 }
-                Err(e) => {
-                    self.map_read_errors += 1;
-                    tracing::warn!("reading syscall maps: {e}");
+                if net_maps.is_some() {
+                    match net::forget_cgroups(ebpf, &ids) {
+                        Ok(k) => n += k,
+                        Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
+                    }
                 }
+                self.cgroups_forgotten += n as u64;
             }
         }
         families.extend(self.health(&losses, &folded));
@@ -184,13 +216,15 @@ impl Inner {
                 })
                 .collect(),
         ));
-        let up = self.probes.feature_up(Feature::Syscalls);
         out.push(gauge(
             &names::FEATURE_UP,
-            vec![Series {
-                labels: vec![("feature", label("syscalls"))],
-                value: Value::Gauge(f64::from(u8::from(up))),
-            }],
+            Feature::ALL
+                .iter()
+                .map(|f| Series {
+                    labels: vec![("feature", label(f.name()))],
+                    value: Value::Gauge(f64::from(u8::from(self.probes.feature_up(*f)))),
+                })
+                .collect(),
         ));
         out.push(gauge(
             &names::KERNEL_LOSSES,
@@ -202,20 +236,13 @@ impl Inner {
                 })
                 .collect(),
         ));
-        let map_label = || vec![("family", label("syscalls"))];
         out.push(gauge(
             &names::MAP_READS,
-            vec![Series {
-                labels: map_label(),
-                value: Value::Counter(self.map_reads),
-            }],
+            one(Value::Counter(self.map_reads)),
         ));
         out.push(gauge(
             &names::MAP_READ_ERRORS,
-            vec![Series {
-                labels: map_label(),
-                value: Value::Counter(self.map_read_errors),
-            }],
+            one(Value::Counter(self.map_read_errors)),
         ));
         out.push(gauge(
             &names::SNAPSHOT_DURATION,

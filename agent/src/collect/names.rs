@@ -50,6 +50,70 @@ pub const SYSCALL_DURATION: MetricDef = def(
     Kind::Histogram,
 );
 
+// TCP and UDP, per cgroup (labels: identity; see probes/net.rs for what each counts)
+pub const TCP_OPENED: MetricDef = def(
+    "tcp_connections_opened",
+    "TCP connections established, by side: active (connect) or passive (accept).",
+    None,
+    Kind::Counter,
+);
+pub const TCP_CLOSED: MetricDef = def(
+    "tcp_connections_closed",
+    "Established TCP connections that closed (any way, resets included).",
+    None,
+    Kind::Counter,
+);
+pub const TCP_RESETS: MetricDef = def(
+    "tcp_connection_resets",
+    "Established TCP connections that ended by a reset (ECONNRESET or EPIPE).",
+    None,
+    Kind::Counter,
+);
+pub const TCP_OPEN: MetricDef = def(
+    "tcp_connections_open",
+    "TCP connections open now (those seen opening since the agent started).",
+    None,
+    Kind::Gauge,
+);
+pub const TCP_CONNECT_FAILURES: MetricDef = def(
+    "tcp_connect_failures",
+    "Connect attempts that failed, by reason: refused, timeout, reset, other (aborted).",
+    None,
+    Kind::Counter,
+);
+pub const TCP_CONNECT_DURATION: MetricDef = def(
+    "tcp_connect_duration",
+    "Time from SYN sent to connection established (log2 buckets).",
+    Some(Unit::Seconds),
+    Kind::Histogram,
+);
+pub const TCP_SRTT: MetricDef = def(
+    "tcp_smoothed_rtt",
+    "Smoothed round-trip time of each established connection when it closed (log2 buckets).",
+    Some(Unit::Seconds),
+    Kind::Histogram,
+);
+pub const TCP_RETRANSMITS: MetricDef = def(
+    "tcp_retransmits",
+    "TCP segments retransmitted, charged to the sending socket's cgroup.",
+    None,
+    Kind::Counter,
+);
+pub const NETWORK_IO: MetricDef = def(
+    "network_io",
+    "Payload bytes (IP and TCP/UDP headers excluded), by protocol and direction; \
+     retransmitted payload counts again.",
+    Some(Unit::Bytes),
+    Kind::Counter,
+);
+pub const NETWORK_PACKETS: MetricDef = def(
+    "network_packets",
+    "TCP segments (GSO/GRO packets counted per segment) and UDP datagrams, by protocol and \
+     direction.",
+    None,
+    Kind::Counter,
+);
+
 // The node
 pub const NODE_INFO: MetricDef = def(
     "node_info",
@@ -214,6 +278,16 @@ pub const ALL: &[&MetricDef] = &[
     &SYSCALLS,
     &SYSCALL_ERRORS,
     &SYSCALL_DURATION,
+    &TCP_OPENED,
+    &TCP_CLOSED,
+    &TCP_RESETS,
+    &TCP_OPEN,
+    &TCP_CONNECT_FAILURES,
+    &TCP_CONNECT_DURATION,
+    &TCP_SRTT,
+    &TCP_RETRANSMITS,
+    &NETWORK_IO,
+    &NETWORK_PACKETS,
     &NODE_INFO,
     &BUILD_INFO,
     &PROGRAM_UP,

@@ -1,9 +1,11 @@
 //! Loading and attaching the kernel programs. Every program is optional: one that fails
 //! to load or attach disables only its feature, with the reason kept for `agent check`,
 //! the log (once) and the `archscope_program_up` metric.
+pub mod net;
 pub mod syscalls;
 
-use aya::{Ebpf, EbpfLoader, programs::TracePoint};
+use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, TracePoint};
+use aya::{Ebpf, EbpfLoader};
 
 use crate::arch::Arch;
 use crate::config::Config;
@@ -16,12 +18,41 @@ pub static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     Syscalls,
+    /// TCP connection lifecycle and retransmits.
+    Tcp,
+    /// TCP/UDP bytes and packets.
+    Traffic,
 }
 
 impl Feature {
+    pub const ALL: [Feature; 3] = [Feature::Syscalls, Feature::Tcp, Feature::Traffic];
+
     pub fn name(self) -> &'static str {
         match self {
             Feature::Syscalls => "syscalls",
+            Feature::Tcp => "tcp",
+            Feature::Traffic => "traffic",
+        }
+    }
+}
+
+/// Where a program attaches.
+#[derive(Debug, Clone, Copy)]
+pub enum Hook {
+    Tracepoint {
+        category: &'static str,
+        name: &'static str,
+    },
+    /// cgroup_skb on the cgroup2 root, beside other programs there (allow-multi).
+    CgroupSkb { egress: bool },
+}
+
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hook::Tracepoint { category, name } => write!(f, "tracepoint/{category}:{name}"),
+            Hook::CgroupSkb { egress: true } => f.write_str("cgroup_skb/egress"),
+            Hook::CgroupSkb { egress: false } => f.write_str("cgroup_skb/ingress"),
         }
     }
 }
@@ -30,8 +61,7 @@ impl Feature {
 pub struct ProgramSpec {
     pub name: &'static str,
     pub feature: Feature,
-    pub category: &'static str,
-    pub tracepoint: &'static str,
+    pub hook: Hook,
     /// Without this program the feature is off; without a non-required one it is degraded.
     pub required: bool,
 }
@@ -40,16 +70,50 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     ProgramSpec {
         name: "archscope_sys_enter",
         feature: Feature::Syscalls,
-        category: "raw_syscalls",
-        tracepoint: "sys_enter",
+        hook: Hook::Tracepoint {
+            category: "raw_syscalls",
+            name: "sys_enter",
+        },
         required: true,
     },
     ProgramSpec {
         name: "archscope_sys_exit",
         feature: Feature::Syscalls,
-        category: "raw_syscalls",
-        tracepoint: "sys_exit",
+        hook: Hook::Tracepoint {
+            category: "raw_syscalls",
+            name: "sys_exit",
+        },
         required: false,
+    },
+    ProgramSpec {
+        name: "archscope_tcp_state",
+        feature: Feature::Tcp,
+        hook: Hook::Tracepoint {
+            category: "sock",
+            name: "inet_sock_set_state",
+        },
+        required: true,
+    },
+    ProgramSpec {
+        name: "archscope_tcp_retransmit",
+        feature: Feature::Tcp,
+        hook: Hook::Tracepoint {
+            category: "tcp",
+            name: "tcp_retransmit_skb",
+        },
+        required: false,
+    },
+    ProgramSpec {
+        name: "archscope_skb_egress",
+        feature: Feature::Traffic,
+        hook: Hook::CgroupSkb { egress: true },
+        required: true,
+    },
+    ProgramSpec {
+        name: "archscope_skb_ingress",
+        feature: Feature::Traffic,
+        hook: Hook::CgroupSkb { egress: false },
+        required: true,
     },
 ];
 
@@ -81,7 +145,16 @@ impl Probes {
             .clone()
             .and_then(|t| syscalls::layout(t).map_err(|e| e.to_string()));
         let compat = syscalls::compat_layout(arch);
+        let tcp_layout = tracefs
+            .clone()
+            .map_err(|e| e.to_string())
+            .and_then(|t| net::tcp_layout(t, arch));
+        let cgroup2 =
+            crate::mounts::find("cgroup2").ok_or_else(|| "cgroup2 is not mounted".to_string());
         let mut loader = EbpfLoader::new();
+        if let Ok(l) = &tcp_layout {
+            loader.override_global("TCP_LAYOUT", l, true);
+        }
         if let Ok(l) = &syscall_layout {
             loader.override_global("RAW_SYSCALLS_LAYOUT", l, true);
         }
@@ -91,7 +164,9 @@ impl Probes {
         loader
             .map_max_entries("SYSCALL_STATS", cfg.syscall_map_entries)
             .map_max_entries("SYSCALL_ERRNOS", cfg.syscall_map_entries)
-            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries);
+            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries)
+            .map_max_entries("TCP_STATS", cfg.cgroup_cache_entries as u32)
+            .map_max_entries("NET_TRAFFIC", cfg.cgroup_cache_entries as u32);
         let mut ebpf = match loader.load(OBJECT) {
             Ok(e) => e,
             Err(e) => {
@@ -117,8 +192,10 @@ impl Probes {
         for p in PROGRAMS {
             let prereq = match p.feature {
                 Feature::Syscalls => syscall_layout.as_ref().map(|_| ()).map_err(Clone::clone),
+                Feature::Tcp => tcp_layout.as_ref().map(|_| ()).map_err(Clone::clone),
+                Feature::Traffic => cgroup2.as_ref().map(|_| ()).map_err(Clone::clone),
             };
-            let r = prereq.and_then(|()| attach(&mut ebpf, p));
+            let r = prereq.and_then(|()| attach(&mut ebpf, p, cgroup2.as_deref().ok()));
             if let Err(why) = &r {
                 tracing::warn!(
                     program = p.name,
@@ -161,20 +238,51 @@ fn status(p: &ProgramSpec, result: Result<(), String>) -> ProgramStatus {
     ProgramStatus {
         name: p.name,
         feature: p.feature,
-        hook: format!("tracepoint/{}:{}", p.category, p.tracepoint),
+        hook: p.hook.to_string(),
         result,
     }
 }
 
-fn attach(ebpf: &mut Ebpf, p: &ProgramSpec) -> Result<(), String> {
+fn attach(
+    ebpf: &mut Ebpf,
+    p: &ProgramSpec,
+    cgroup2: Option<&std::path::Path>,
+) -> Result<(), String> {
     let prog = ebpf
         .program_mut(p.name)
         .ok_or_else(|| format!("program {} not in the object", p.name))?;
-    let tp: &mut TracePoint = prog.try_into().map_err(|e| chain(&e))?;
-    tp.load()
-        .map_err(|e| format!("verifier rejected it: {}", chain(&e)))?;
-    tp.attach(p.category, p.tracepoint)
-        .map_err(|e| format!("attach failed: {}", chain(&e)))?;
+    let rejected = |e: aya::programs::ProgramError| format!("verifier rejected it: {}", chain(&e));
+    let failed = |e: aya::programs::ProgramError| format!("attach failed: {}", chain(&e));
+    match p.hook {
+        Hook::Tracepoint { category, name } => {
+            let tp: &mut TracePoint = prog.try_into().map_err(|e| chain(&e))?;
+            tp.load().map_err(rejected)?;
+            tp.attach(category, name).map_err(failed)?;
+        }
+        Hook::CgroupSkb { egress } => {
+            let root = cgroup2.ok_or("cgroup2 is not mounted")?;
+            let dir = std::fs::File::open(root)
+                .map_err(|e| format!("opening {}: {e}", root.display()))?;
+            let skb: &mut CgroupSkb = prog.try_into().map_err(|e| chain(&e))?;
+            skb.load().map_err(rejected)?;
+            let kind = if egress {
+                CgroupSkbAttachType::Egress
+            } else {
+                CgroupSkbAttachType::Ingress
+            };
+            // Since 5.7 aya attaches through a bpf_link, which always shares the cgroup
+            // with other programs and takes no flags; before, ask for allow-multi so
+            // systemd's own cgroup programs are not displaced.
+            use aya::util::KernelVersion;
+            let links = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(5, 7, 0));
+            let mode = if links {
+                CgroupAttachMode::Single
+            } else {
+                CgroupAttachMode::AllowMultiple
+            };
+            skb.attach(&dir, kind, mode).map_err(failed)?;
+        }
+    }
     Ok(())
 }
 

@@ -72,7 +72,6 @@ pub fn compat_layout(arch: Option<Arch>) -> Result<Option<CompatLayout>, String>
 pub struct SyscallMaps {
     pub stats: HashMap<SyscallKey, SyscallStats>,
     pub errnos: HashMap<ErrnoKey, u64>,
-    pub losses: [u64; LOSS_KINDS],
 }
 
 pub fn read(ebpf: &Ebpf) -> Result<SyscallMaps, String> {
@@ -101,10 +100,16 @@ pub fn read(ebpf: &Ebpf) -> Result<SyscallMaps, String> {
         let (k, per_cpu) = item.map_err(|e| e.to_string())?;
         out.errnos.insert(k, per_cpu.iter().sum());
     }
+    Ok(out)
+}
+
+/// The kernel-side loss counters of every family, summed over CPUs.
+pub fn read_losses(ebpf: &Ebpf) -> Result<[u64; LOSS_KINDS], String> {
+    let mut out = [0u64; LOSS_KINDS];
     let losses: PerCpuArray<&MapData, u64> =
         PerCpuArray::try_from(ebpf.map("LOSSES").ok_or("LOSSES missing")?)
             .map_err(|e| e.to_string())?;
-    for (i, slot) in out.losses.iter_mut().enumerate() {
+    for (i, slot) in out.iter_mut().enumerate() {
         *slot = losses
             .get(&(i as u32), 0)
             .map(|v| v.iter().sum())

@@ -3,6 +3,8 @@
 //! `aya::Pod` impls behind the `user` feature are sound.
 #![no_std]
 
+pub mod net;
 pub mod syscalls;
 
+pub use net::*;
 pub use syscalls::*;

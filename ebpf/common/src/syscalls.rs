@@ -150,9 +150,14 @@ pub enum Loss {
     ExitWithoutEnter = 3,
     /// The tracepoint record could not be read.
     ReadFailed = 4,
+    /// A network map (TCP statistics or traffic) was full: an event was not counted.
+    NetMapFull = 5,
+    /// The TCP socket map could not take an entry: a connect latency or an open
+    /// connection was not tracked.
+    SockMapFull = 6,
 }
 
-pub const LOSS_KINDS: usize = 5;
+pub const LOSS_KINDS: usize = 7;
 
 impl Loss {
     pub const ALL: [Loss; LOSS_KINDS] = [
@@ -161,6 +166,8 @@ impl Loss {
         Loss::InFlightMapFull,
         Loss::ExitWithoutEnter,
         Loss::ReadFailed,
+        Loss::NetMapFull,
+        Loss::SockMapFull,
     ];
 
     pub fn name(self) -> &'static str {
@@ -170,6 +177,8 @@ impl Loss {
             Loss::InFlightMapFull => "syscall_inflight_map_full",
             Loss::ExitWithoutEnter => "syscall_exit_without_enter",
             Loss::ReadFailed => "tracepoint_read_failed",
+            Loss::NetMapFull => "net_map_full",
+            Loss::SockMapFull => "tcp_sock_map_full",
         }
     }
 }

@@ -12,6 +12,10 @@
 mod losses;
 #[cfg(target_arch = "bpf")]
 mod syscalls;
+#[cfg(target_arch = "bpf")]
+mod tcp;
+#[cfg(target_arch = "bpf")]
+mod traffic;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]

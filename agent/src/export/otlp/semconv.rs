@@ -28,6 +28,44 @@ const METRICS: &[(&str, OtlpMetric)] = &[
     ("syscalls", m("archscope.syscall.calls", "{call}")),
     ("syscall_errors", m("archscope.syscall.errors", "{error}")),
     ("syscall_duration", m("archscope.syscall.duration", "s")),
+    (
+        "tcp_connections_opened",
+        m("archscope.tcp.connections.opened", "{connection}"),
+    ),
+    (
+        "tcp_connections_closed",
+        m("archscope.tcp.connections.closed", "{connection}"),
+    ),
+    (
+        "tcp_connection_resets",
+        m("archscope.tcp.connections.reset", "{connection}"),
+    ),
+    (
+        "tcp_connections_open",
+        OtlpMetric {
+            name: "archscope.tcp.connections.open",
+            unit: "{connection}",
+            up_down: true,
+        },
+    ),
+    (
+        "tcp_connect_failures",
+        m("archscope.tcp.connect.failures", "{attempt}"),
+    ),
+    (
+        "tcp_connect_duration",
+        m("archscope.tcp.connect.duration", "s"),
+    ),
+    ("tcp_smoothed_rtt", m("archscope.tcp.smoothed_rtt", "s")),
+    (
+        "tcp_retransmits",
+        m("archscope.tcp.retransmits", "{segment}"),
+    ),
+    ("network_io", m("archscope.network.io", "By")),
+    (
+        "network_packets",
+        m("archscope.network.packets", "{packet}"),
+    ),
     ("node_info", m("archscope.node.info", "1")),
     ("build_info", m("archscope.build.info", "1")),
     ("program_up", m("archscope.program.up", "1")),
@@ -115,6 +153,8 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     ("syscall", "archscope.syscall.name"),
     // errno names (ENOENT) are this domain's error identifiers.
     ("errno", attr::ERROR_TYPE),
+    ("protocol", attr::NETWORK_TRANSPORT),
+    ("direction", attr::NETWORK_IO_DIRECTION),
     ("container_id", attr::CONTAINER_ID),
     ("container", attr::K8S_CONTAINER_NAME),
     ("pod", attr::K8S_POD_NAME),

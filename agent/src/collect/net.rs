@@ -1,0 +1,119 @@
+//! Network map contents → the TCP and traffic families.
+use std::collections::HashMap;
+
+use archscope_common::{ConnectFailure, HIST_BUCKETS, hist_upper_bound_ns};
+
+use super::model::{Family, Labels, Series, Value, label};
+use super::names;
+use crate::identity::Labeler;
+use crate::identity::cgroups::CgroupResolver;
+use crate::probes::net::NetMaps;
+
+pub fn families(maps: &NetMaps, cgroups: &CgroupResolver, labeler: &mut Labeler) -> Vec<Family> {
+    let mut ids: HashMap<u64, Labels> = HashMap::new();
+    let mut identity = |cgroup_id: u64| -> Labels {
+        ids.entry(cgroup_id)
+            .or_insert_with(|| labeler.labels(cgroups.path(cgroup_id)))
+            .clone()
+    };
+    let with = |mut l: Labels, k: &'static str, v: &'static str| {
+        l.push((k, label(v)));
+        l
+    };
+    let counter = |labels: Labels, v: u64| Series {
+        labels,
+        value: Value::Counter(v),
+    };
+    let bounds: Vec<f64> = (0..HIST_BUCKETS)
+        .map(|i| hist_upper_bound_ns(i).map_or(f64::INFINITY, |ns| ns as f64 / 1e9))
+        .collect();
+    let histogram = |count: u64, sum_ns: u64, hist: &[u64; HIST_BUCKETS]| Value::Histogram {
+        sum: sum_ns as f64 / 1e9,
+        count,
+        buckets: bounds.iter().copied().zip(hist.iter().copied()).collect(),
+    };
+    let [
+        mut opened,
+        mut closed,
+        mut resets,
+        mut open,
+        mut failures,
+        mut connect,
+        mut srtt,
+        mut retrans,
+        mut io,
+        mut packets,
+    ] = [
+        &names::TCP_OPENED,
+        &names::TCP_CLOSED,
+        &names::TCP_RESETS,
+        &names::TCP_OPEN,
+        &names::TCP_CONNECT_FAILURES,
+        &names::TCP_CONNECT_DURATION,
+        &names::TCP_SRTT,
+        &names::TCP_RETRANSMITS,
+        &names::NETWORK_IO,
+        &names::NETWORK_PACKETS,
+    ]
+    .map(|d| d.family_empty());
+    let mut keys: Vec<_> = maps.tcp.keys().copied().collect();
+    keys.sort_unstable();
+    for id in keys {
+        let s = &maps.tcp[&id];
+        let l = identity(id);
+        opened
+            .series
+            .push(counter(with(l.clone(), "side", "active"), s.active_opens));
+        opened
+            .series
+            .push(counter(with(l.clone(), "side", "passive"), s.passive_opens));
+        closed.series.push(counter(l.clone(), s.closes));
+        resets.series.push(counter(l.clone(), s.resets));
+        open.series.push(Series {
+            labels: l.clone(),
+            value: Value::Gauge(s.open as i64 as f64),
+        });
+        for f in ConnectFailure::ALL {
+            let n = s.connect_failed[f as usize];
+            failures
+                .series
+                .push(counter(with(l.clone(), "reason", f.name()), n));
+        }
+        if s.connect_count > 0 {
+            connect.series.push(Series {
+                labels: l.clone(),
+                value: histogram(s.connect_count, s.connect_ns_sum, &s.connect_hist),
+            });
+        }
+        if s.srtt_count > 0 {
+            srtt.series.push(Series {
+                labels: l.clone(),
+                value: histogram(s.srtt_count, s.srtt_ns_sum, &s.srtt_hist),
+            });
+        }
+        retrans.series.push(counter(l, s.retransmits));
+    }
+    let mut keys: Vec<_> = maps.traffic.keys().copied().collect();
+    keys.sort_unstable();
+    for id in keys {
+        let t = &maps.traffic[&id];
+        let l = identity(id);
+        let sides = [
+            ("tcp", "transmit", t.tcp_tx_bytes, t.tcp_tx_segments),
+            ("tcp", "receive", t.tcp_rx_bytes, t.tcp_rx_segments),
+            ("udp", "transmit", t.udp_tx_bytes, t.udp_tx_datagrams),
+            ("udp", "receive", t.udp_rx_bytes, t.udp_rx_datagrams),
+        ];
+        for (proto, dir, bytes, pkts) in sides {
+            if pkts == 0 {
+                continue;
+            }
+            let l = with(with(l.clone(), "protocol", proto), "direction", dir);
+            io.series.push(counter(l.clone(), bytes));
+            packets.series.push(counter(l, pkts));
+        }
+    }
+    vec![
+        opened, closed, resets, open, failures, connect, srtt, retrans, io, packets,
+    ]
+}

@@ -1,0 +1,119 @@
+//! The network family: what the TCP programs need to know about this kernel, and reading
+//! the per-cgroup network maps at export time.
+use std::collections::HashMap;
+
+use archscope_common::{TcpLayout, TcpStats, Traffic};
+use aya::Ebpf;
+use aya::maps::{MapData, PerCpuHashMap};
+
+use crate::arch::{Arch, errno};
+use crate::btf::Btf;
+use crate::tracefs::Tracefs;
+
+const STATE_TP: &str = "sock:inet_sock_set_state";
+const RETRANS_TP: &str = "tcp:tcp_retransmit_skb";
+
+/// Record offsets from tracefs, struct offsets from BTF, TCP state numbers from the
+/// tracepoint's print format, errno numbers from the architecture's table.
+pub fn tcp_layout(t: &Tracefs, arch: Option<Arch>) -> Result<TcpLayout, String> {
+    let s = t
+        .format("sock", "inet_sock_set_state")
+        .map_err(|e| e.to_string())?;
+    let field = |f: &crate::tracefs::Format, tp: &str, name: &str, size: u32| {
+        let x = f.field(tp, name).map_err(|e| e.to_string())?;
+        if x.size != size {
+            return Err(format!(
+                "{tp}: field {name} is {} bytes, expected {size}",
+                x.size
+            ));
+        }
+        Ok(x.offset)
+    };
+    let sym = |name: &str| s.symbol(STATE_TP, name).map_err(|e| e.to_string());
+    // The retransmit hook is optional: without it only `retransmits` is missing.
+    let retrans_skaddr = t
+        .format("tcp", "tcp_retransmit_skb")
+        .map_err(|e| e.to_string())
+        .and_then(|r| field(&r, RETRANS_TP, "skaddr", 8))
+        .unwrap_or(0);
+    let btf = Btf::from_file(std::path::Path::new("/sys/kernel/btf/vmlinux"))
+        .map_err(|e| format!("kernel BTF: {e}"))?;
+    let off = |s: &str, m: &str| btf.member_offset(s, m).map_err(|e| e.to_string());
+    // sw_64 keeps Alpha's errno numbers, not in the tables yet: failures are then
+    // classified as `other` rather than under a wrong reason.
+    let errno = |name: &str| {
+        arch.and_then(|a| errno::number(a, name))
+            .unwrap_or(u32::MAX)
+    };
+    Ok(TcpLayout {
+        state_skaddr: field(&s, STATE_TP, "skaddr", 8)?,
+        state_old: field(&s, STATE_TP, "oldstate", 4)?,
+        state_new: field(&s, STATE_TP, "newstate", 4)?,
+        state_protocol: field(&s, STATE_TP, "protocol", 2)?,
+        retrans_skaddr,
+        sk_cgroup: off("sock", "sk_cgrp_data")? + off("sock_cgroup_data", "cgroup")?,
+        cgroup_kn: off("cgroup", "kn")?,
+        kn_id: off("kernfs_node", "id")?,
+        sk_err: off("sock", "sk_err")?,
+        srtt_us: off("tcp_sock", "srtt_us")?,
+        st_established: sym("TCP_ESTABLISHED")?,
+        st_syn_sent: sym("TCP_SYN_SENT")?,
+        st_syn_recv: sym("TCP_SYN_RECV")?,
+        st_close: sym("TCP_CLOSE")?,
+        st_listen: sym("TCP_LISTEN")?,
+        econnrefused: errno("ECONNREFUSED"),
+        etimedout: errno("ETIMEDOUT"),
+        econnreset: errno("ECONNRESET"),
+        epipe: errno("EPIPE"),
+        enabled: 1,
+    })
+}
+
+/// One read of the network maps, summed over CPUs, by cgroup id.
+#[derive(Debug, Default)]
+pub struct NetMaps {
+    pub tcp: HashMap<u64, TcpStats>,
+    pub traffic: HashMap<u64, Traffic>,
+}
+
+pub fn read(ebpf: &Ebpf) -> Result<NetMaps, String> {
+    let mut out = NetMaps::default();
+    let tcp: PerCpuHashMap<&MapData, u64, TcpStats> =
+        PerCpuHashMap::try_from(ebpf.map("TCP_STATS").ok_or("TCP_STATS missing")?)
+            .map_err(|e| e.to_string())?;
+    for item in tcp.iter() {
+        let (k, per_cpu) = item.map_err(|e| e.to_string())?;
+        let mut sum = TcpStats::ZERO;
+        per_cpu.iter().for_each(|v| sum.add(v));
+        out.tcp.insert(k, sum);
+    }
+    let traffic: PerCpuHashMap<&MapData, u64, Traffic> =
+        PerCpuHashMap::try_from(ebpf.map("NET_TRAFFIC").ok_or("NET_TRAFFIC missing")?)
+            .map_err(|e| e.to_string())?;
+    for item in traffic.iter() {
+        let (k, per_cpu) = item.map_err(|e| e.to_string())?;
+        let mut sum = Traffic::default();
+        per_cpu.iter().for_each(|v| sum.add(v));
+        out.traffic.insert(k, sum);
+    }
+    Ok(out)
+}
+
+/// Drop the entries of cgroups gone past their grace period.
+pub fn forget_cgroups(ebpf: &mut Ebpf, gone: &[u64]) -> Result<usize, String> {
+    let mut n = 0;
+    for name in ["TCP_STATS", "NET_TRAFFIC"] {
+        let map = ebpf.map_mut(name).ok_or(format!("{name} missing"))?;
+        // The value type only matters for reads; removal is by key.
+        if name == "TCP_STATS" {
+            let mut m: PerCpuHashMap<&mut MapData, u64, TcpStats> =
+                PerCpuHashMap::try_from(map).map_err(|e| e.to_string())?;
+            n += gone.iter().filter(|id| m.remove(id).is_ok()).count();
+        } else {
+            let mut m: PerCpuHashMap<&mut MapData, u64, Traffic> =
+                PerCpuHashMap::try_from(map).map_err(|e| e.to_string())?;
+            n += gone.iter().filter(|id| m.remove(id).is_ok()).count();
+        }
+    }
+    Ok(n)
+}
