@@ -26,6 +26,9 @@ const PACKAGES: &[&str] = &[
     // real containers for the identity tests
     "containerd",
     "runc",
+    // network namespaces, veth and packet drops for the network tests
+    "iproute2",
+    "nftables",
     // arm64: cross toolchain, Debian's arm64 std for rustc 1.96, qemu for the VM tests
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",

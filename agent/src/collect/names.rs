@@ -95,7 +95,8 @@ pub const TCP_SRTT: MetricDef = def(
 );
 pub const TCP_RETRANSMITS: MetricDef = def(
     "tcp_retransmits",
-    "TCP segments retransmitted, charged to the sending socket's cgroup.",
+    "TCP retransmissions (tcp_retransmit_skb: one may resend several segments), charged to \
+     the sending socket's cgroup.",
     None,
     Kind::Counter,
 );

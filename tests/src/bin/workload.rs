@@ -10,6 +10,14 @@
 //!   archscope-workload <cgroup.procs> exec <getppid-before> <getppid-after>
 //!   archscope-workload <cgroup.procs> exit-mid <getppid>      (then exit_group, no return)
 //!   archscope-workload <cgroup.procs> wait-stdin <getppid>    (blocks in read(0) first)
+//!   archscope-workload <cgroup.procs> tcp-server <addr:port> <connections>
+//!       (prints `listening`, accepts that many connections, reads each to EOF, closes;
+//!       prints the bytes received)
+//!   archscope-workload <cgroup.procs> tcp-client <addr:port> <connections> <bytes-each>
+//!       (one after another: connect, write, shut down writing, read to EOF, close)
+//!   archscope-workload <cgroup.procs> tcp-refused <addr:port> <attempts>
+//!   archscope-workload <cgroup.procs> udp-recv <addr:port> <datagrams>
+//!   archscope-workload <cgroup.procs> udp-send <addr:port> <datagrams> <bytes-each>
 //!
 //! `-` as the cgroup skips the move (used after execve, already inside).
 use std::ffi::CString;
@@ -28,6 +36,71 @@ fn openat_missing_n(n: u64) {
         // SAFETY: valid path; the call fails with ENOENT.
         let fd = unsafe { libc::openat(libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY) };
         assert_eq!(fd, -1);
+    }
+}
+
+mod net {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
+
+    pub fn run(scenario: &str, addr: &str, n: u64, size: Option<u64>) {
+        let say = |s: &str| {
+            println!("{s}");
+            std::io::stdout().flush().unwrap();
+        };
+        match scenario {
+            "tcp-server" => {
+                let l = TcpListener::bind(addr).expect("bind");
+                say("listening");
+                let mut total = 0u64;
+                for _ in 0..n {
+                    let (mut c, _) = l.accept().expect("accept");
+                    let mut buf = Vec::new();
+                    c.read_to_end(&mut buf).expect("read");
+                    total += buf.len() as u64;
+                }
+                say(&format!("received {total}"));
+            }
+            "tcp-client" => {
+                let data = vec![0x5a; size.expect("bytes") as usize];
+                for _ in 0..n {
+                    let mut c = TcpStream::connect(addr).expect("connect");
+                    c.write_all(&data).expect("write");
+                    c.shutdown(Shutdown::Write).expect("shutdown");
+                    let mut rest = Vec::new();
+                    c.read_to_end(&mut rest).expect("read");
+                }
+                say("sent");
+            }
+            "tcp-refused" => {
+                for _ in 0..n {
+                    let e = TcpStream::connect(addr).expect_err("connect should be refused");
+                    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+                }
+                say("refused");
+            }
+            "udp-recv" => {
+                let s = UdpSocket::bind(addr).expect("bind");
+                say("listening");
+                let mut buf = [0u8; 65536];
+                let mut total = 0;
+                for _ in 0..n {
+                    total += s.recv(&mut buf).expect("recv") as u64;
+                }
+                say(&format!("received {total}"));
+            }
+            "udp-send" => {
+                let s = UdpSocket::bind("0.0.0.0:0").expect("bind");
+                let data = vec![0xa5; size.expect("bytes") as usize];
+                for _ in 0..n {
+                    s.send_to(&data, addr).expect("send");
+                    // pace the sender so the receiver's buffer never overflows
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                say("sent");
+            }
+            _ => unreachable!(),
+        }
     }
 }
 
@@ -99,6 +172,12 @@ fn main() {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             }
         }
+        "tcp-server" | "tcp-client" | "tcp-refused" | "udp-recv" | "udp-send" => net::run(
+            &args[2],
+            &args[3],
+            num(4),
+            args.get(5).and_then(|s| s.parse().ok()),
+        ),
         other => panic!("unknown scenario {other}"),
     }
 }
