@@ -13,6 +13,8 @@ pub enum BtfError {
     NoStruct(String),
     #[error("BTF struct {0} has no member {1}")]
     NoMember(String, String),
+    #[error("BTF has no enum {0} with value {1}")]
+    NoEnumValue(String, String),
     #[error("BTF data is truncated")]
     Truncated,
 }
@@ -24,6 +26,8 @@ pub struct Btf {
 }
 
 const KIND_STRUCT: u32 = 4;
+const KIND_ENUM: u32 = 6;
+const KIND_ENUM64: u32 = 19;
 
 impl Btf {
     pub fn from_file(path: &Path) -> Result<Btf, BtfError> {
@@ -103,6 +107,36 @@ impl Btf {
     }
 }
 
+impl Btf {
+    /// The value of enumerator `value` of `enum name` (e.g. `memory_cgrp_id` of
+    /// `cgroup_subsys_id`, whose values depend on the kernel's configuration).
+    pub fn enum_value(&self, name: &str, value: &str) -> Result<i64, BtfError> {
+        let mut o = self.types.start;
+        while o + 12 <= self.types.end {
+            let (name_off, info) = (self.u32(o)?, self.u32(o + 4)?);
+            let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+            let body = o + 12;
+            if (kind == KIND_ENUM || kind == KIND_ENUM64) && self.name(name_off) == name.as_bytes()
+            {
+                let step = if kind == KIND_ENUM { 8 } else { 12 };
+                for i in 0..vlen {
+                    let m = body + i * step;
+                    if self.name(self.u32(m)?) == value.as_bytes() {
+                        let lo = self.u32(m + 4)?;
+                        return Ok(if kind == KIND_ENUM {
+                            lo as i32 as i64
+                        } else {
+                            ((self.u32(m + 8)? as u64) << 32 | lo as u64) as i64
+                        });
+                    }
+                }
+            }
+            o = body + extra_len(kind, vlen).ok_or(BtfError::Truncated)?;
+        }
+        Err(BtfError::NoEnumValue(name.into(), value.into()))
+    }
+}
+
 /// Bytes that follow the 12-byte common header, per BTF kind.
 fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
     Some(match kind {
@@ -134,6 +168,28 @@ mod tests {
         assert!(matches!(
             btf.member_offset("no_such_struct", "x"),
             Err(BtfError::NoStruct(..))
+        ));
+    }
+
+    #[test]
+    fn running_kernel_enums() {
+        let Ok(btf) = Btf::from_file(Path::new("/sys/kernel/btf/vmlinux")) else {
+            return;
+        };
+        // cpuset comes first whenever it is built in (it is on every kernel we target).
+        assert_eq!(
+            btf.enum_value("cgroup_subsys_id", "cpuset_cgrp_id")
+                .unwrap(),
+            0
+        );
+        assert!(
+            btf.enum_value("cgroup_subsys_id", "memory_cgrp_id")
+                .unwrap()
+                > 0
+        );
+        assert!(matches!(
+            btf.enum_value("cgroup_subsys_id", "nope_cgrp_id"),
+            Err(BtfError::NoEnumValue(..))
         ));
     }
 

@@ -22,6 +22,33 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_CONTAINERD_SOCKET",
     "ARCHSCOPE_METADATA_CACHE_ENTRIES",
     "ARCHSCOPE_OTLP_QUEUE_POINTS",
+    "ARCHSCOPE_CGROUP_MODE",
+    "ARCHSCOPE_CGROUP_V1_CONTROLLER",
+    "ARCHSCOPE_KUBERNETES",
+    "ARCHSCOPE_KUBECONFIG",
+    "ARCHSCOPE_KUBERNETES_POD_LABELS",
+];
+
+const DEFAULT_POD_LABELS: &[&str] = &[
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+];
+
+/// Which cgroup hierarchy events are charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupMode {
+    /// v2 when a cgroup2 hierarchy is mounted (unified or hybrid hosts), else v1.
+    Auto,
+    V2,
+    /// The task's cgroup in one v1 hierarchy (`cgroup_v1_controller`).
+    V1,
+}
+
+/// v1 controllers the agent can key by (each has its own hierarchy on v1 hosts).
+pub const V1_CONTROLLERS: &[&str] = &[
+    "memory", "cpu", "cpuacct", "pids", "cpuset", "blkio", "devices", "freezer",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +77,11 @@ pub struct FileConfig {
     pub host_root: Option<PathBuf>,
     pub containerd_socket: Option<PathBuf>,
     pub metadata_cache_entries: Option<u64>,
+    pub cgroup_mode: Option<String>,
+    pub cgroup_v1_controller: Option<String>,
+    pub kubernetes: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub kubernetes_pod_labels: Option<String>,
     // OTLP export (resolved in export/otlp/settings.rs)
     pub otlp_endpoint: Option<String>,
     pub otlp_protocol: Option<String>,
@@ -97,11 +129,35 @@ pub struct Overrides {
     #[arg(long, env = "ARCHSCOPE_HOST_ROOT", value_name = "DIR")]
     pub host_root: Option<PathBuf>,
     /// containerd's API socket for container names and pod labels; "" turns it off [default: /run/containerd/containerd.sock]
-    #[arg(long, env = "ARCHSCOPE_CONTAINERD_SOCKET", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "ARCHSCOPE_CONTAINERD_SOCKET",
+        value_name = "PATH",
+        // clap's PathBuf parser refuses "", which is how the source is turned off
+        value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::OsStringValueParser::new(),
+            PathBuf::from
+        )
+    )]
     pub containerd_socket: Option<PathBuf>,
     /// Containers kept in the metadata cache [default: 16384]
     #[arg(long, env = "ARCHSCOPE_METADATA_CACHE_ENTRIES", value_name = "N")]
     pub metadata_cache_entries: Option<String>,
+    /// cgroup hierarchy to charge events to: auto, v2 or v1 [default: auto: v2 when cgroup2 is mounted]
+    #[arg(long, env = "ARCHSCOPE_CGROUP_MODE", value_name = "MODE")]
+    pub cgroup_mode: Option<String>,
+    /// In v1 mode, the controller whose hierarchy names containers [default: memory]
+    #[arg(long, env = "ARCHSCOPE_CGROUP_V1_CONTROLLER", value_name = "NAME")]
+    pub cgroup_v1_controller: Option<String>,
+    /// Pod labels and owning workloads from the Kubernetes API: auto (in a cluster, or with --kubeconfig) or off [default: auto]
+    #[arg(long, env = "ARCHSCOPE_KUBERNETES", value_name = "auto|off")]
+    pub kubernetes: Option<String>,
+    /// kubeconfig for the Kubernetes API instead of the in-cluster service account
+    #[arg(long, env = "ARCHSCOPE_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Pod labels exported (as `label_<name>` on archscope_kubernetes_pod_labels), comma-separated [default: app,app.kubernetes.io/name,app.kubernetes.io/instance,app.kubernetes.io/component]
+    #[arg(long, env = "ARCHSCOPE_KUBERNETES_POD_LABELS", value_name = "KEYS")]
+    pub kubernetes_pod_labels: Option<String>,
     #[command(flatten)]
     pub otlp: crate::export::otlp::OtlpFlags,
 }
@@ -121,6 +177,12 @@ pub struct Config {
     /// None: metadata from containerd is off.
     pub containerd_socket: Option<PathBuf>,
     pub metadata_cache_entries: usize,
+    pub cgroup_mode: CgroupMode,
+    pub cgroup_v1_controller: String,
+    /// Kubernetes API source: off, or on with the in-cluster config or this kubeconfig.
+    pub kubernetes: bool,
+    pub kubeconfig: Option<PathBuf>,
+    pub kubernetes_pod_labels: Vec<String>,
     /// OTLP export; `None` when off.
     pub otlp: Option<crate::export::otlp::OtlpConfig>,
 }
@@ -139,6 +201,11 @@ impl Default for Config {
             host_root: PathBuf::from("/"),
             containerd_socket: Some(PathBuf::from("/run/containerd/containerd.sock")),
             metadata_cache_entries: 16_384,
+            cgroup_mode: CgroupMode::Auto,
+            cgroup_v1_controller: "memory".into(),
+            kubernetes: true,
+            kubeconfig: None,
+            kubernetes_pod_labels: DEFAULT_POD_LABELS.iter().map(|s| s.to_string()).collect(),
             otlp: None,
         }
     }
@@ -194,7 +261,61 @@ impl Config {
                 msg: format!("`{s}`: {e} (e.g. 30s, 1m)"),
             })?,
         };
+        let cgroup_mode = match o
+            .cgroup_mode
+            .clone()
+            .or(f.cgroup_mode)
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("auto") => CgroupMode::Auto,
+            Some("v2") => CgroupMode::V2,
+            Some("v1") => CgroupMode::V1,
+            Some(other) => {
+                return Err(ConfigError::Field {
+                    field: "cgroup_mode",
+                    msg: format!("`{other}` is not one of auto, v2, v1"),
+                });
+            }
+        };
+        let controller = o
+            .cgroup_v1_controller
+            .clone()
+            .or(f.cgroup_v1_controller)
+            .unwrap_or(d.cgroup_v1_controller);
+        if !V1_CONTROLLERS.contains(&controller.trim()) {
+            return Err(ConfigError::Field {
+                field: "cgroup_v1_controller",
+                msg: format!("`{controller}` is not one of {}", V1_CONTROLLERS.join(", ")),
+            });
+        }
+        let kubernetes = match o
+            .kubernetes
+            .clone()
+            .or(f.kubernetes)
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("auto") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError::Field {
+                    field: "kubernetes",
+                    msg: format!("`{other}` is not one of auto, off"),
+                });
+            }
+        };
+        let kubernetes_pod_labels =
+            match o.kubernetes_pod_labels.clone().or(f.kubernetes_pod_labels) {
+                None => d.kubernetes_pod_labels,
+                Some(s) => pod_label_keys(&s)?,
+            };
         Ok(Config {
+            kubernetes_pod_labels,
+            cgroup_mode,
+            cgroup_v1_controller: controller.trim().to_string(),
+            kubernetes,
+            kubeconfig: o.kubeconfig.clone().or(f.kubeconfig),
             listen,
             log,
             max_series_per_metric: num(
@@ -275,6 +396,32 @@ impl FileConfig {
             }
         })
     }
+}
+
+/// Label keys as Kubernetes allows them (`[prefix/]name`, at most 63 characters of
+/// `[A-Za-z0-9._-]` in the name), at most 32 of them.
+fn pod_label_keys(s: &str) -> Result<Vec<String>, ConfigError> {
+    let err = |msg: String| ConfigError::Field {
+        field: "kubernetes_pod_labels",
+        msg,
+    };
+    let keys: Vec<String> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .collect();
+    if keys.len() > 32 {
+        return Err(err(format!("{} keys; at most 32", keys.len())));
+    }
+    for k in &keys {
+        let name = k.rsplit('/').next().unwrap_or(k);
+        let ok = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+        if name.is_empty() || name.len() > 63 || !k.chars().all(ok) || k.matches('/').count() > 1 {
+            return Err(err(format!("`{k}` is not a Kubernetes label key")));
+        }
+    }
+    Ok(keys)
 }
 
 fn check_env() -> Result<(), ConfigError> {

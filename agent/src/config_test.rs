@@ -79,6 +79,34 @@ fn bad_values_name_the_field() {
             },
             "log:",
         ),
+        (
+            Overrides {
+                cgroup_mode: Some("v3".into()),
+                ..ov()
+            },
+            "cgroup_mode: `v3` is not one of",
+        ),
+        (
+            Overrides {
+                cgroup_v1_controller: Some("net_cls".into()),
+                ..ov()
+            },
+            "cgroup_v1_controller:",
+        ),
+        (
+            Overrides {
+                kubernetes: Some("yes".into()),
+                ..ov()
+            },
+            "kubernetes:",
+        ),
+        (
+            Overrides {
+                kubernetes_pod_labels: Some("app,bad key".into()),
+                ..ov()
+            },
+            "kubernetes_pod_labels: `bad key`",
+        ),
     ];
     for (o, want) in cases {
         let e = Config::resolve(o, None).unwrap_err().to_string();

@@ -19,6 +19,23 @@ pub fn find_in(mountinfo: &str, fstype: &str) -> Option<PathBuf> {
     })
 }
 
+/// Mount point of the cgroup v1 hierarchy that holds `controller` (super options such as
+/// `rw,memory` or `rw,cpu,cpuacct`).
+pub fn find_cgroup_v1(mountinfo: &str, controller: &str) -> Option<PathBuf> {
+    mountinfo.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        let mut f = post.split_whitespace();
+        if f.next()? != "cgroup" {
+            return None;
+        }
+        let opts = f.nth(1)?;
+        if !opts.split(',').any(|o| o == controller) {
+            return None;
+        }
+        Some(PathBuf::from(unescape(pre.split_whitespace().nth(4)?)))
+    })
+}
+
 fn unescape(s: &str) -> String {
     s.replace("\\040", " ")
         .replace("\\011", "\t")
@@ -58,6 +75,43 @@ mod tests {
 45 23 0:12 / /sys/kernel/tracing rw,nosuid,nodev,noexec,relatime shared:14 - tracefs tracefs rw
 52 22 0:40 / /mnt/with\\040space rw - tmpfs tmpfs rw
 ";
+
+    // This host's v1 memory line, and a CentOS 7 (systemd v1) host's cgroup lines.
+    const V1_MOUNTINFO: &str = "\
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+24 18 0:20 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:7 - cgroup cgroup rw,xattr,release_agent=/usr/lib/systemd/systemd-cgroups-agent,name=systemd
+25 18 0:21 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:9 - cgroup cgroup rw,cpuacct,cpu
+26 18 0:22 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,pids
+";
+
+    #[test]
+    fn finds_v1_hierarchies_by_controller() {
+        use super::find_cgroup_v1;
+        use std::path::Path;
+        let m = V1_MOUNTINFO;
+        assert_eq!(
+            find_cgroup_v1(m, "memory").unwrap(),
+            Path::new("/sys/fs/cgroup/memory")
+        );
+        assert_eq!(
+            find_cgroup_v1(m, "cpu").unwrap(),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct")
+        );
+        assert_eq!(
+            find_cgroup_v1(m, "cpuacct").unwrap(),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct")
+        );
+        assert_eq!(
+            find_cgroup_v1(m, "pids").unwrap(),
+            Path::new("/sys/fs/cgroup/pids")
+        );
+        assert_eq!(find_cgroup_v1(m, "blkio"), None);
+        assert_eq!(find_cgroup_v1(MOUNTINFO, "memory"), None);
+        assert_eq!(
+            find_cgroup_v1(MOUNTINFO, "cpu").unwrap(),
+            Path::new("/sys/fs/cgroup/cpu")
+        );
+    }
 
     #[test]
     fn finds_mounts() {

@@ -15,7 +15,7 @@ struct Containerd {
 }
 
 impl Containerd {
-    fn start() -> Option<Containerd> {
+    fn start(tag: u128) -> Option<Containerd> {
         if Command::new("containerd")
             .arg("--version")
             .output()
@@ -26,7 +26,8 @@ impl Containerd {
             );
             return None;
         }
-        let dir = std::env::temp_dir().join(format!("archscope-containerd-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("archscope-containerd-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("containerd.sock");
         let config = dir.join("config.toml");
@@ -120,20 +121,39 @@ fn series_for(
 
 #[test]
 fn container_series_carry_pod_identity_and_end_after_grace() {
-    let Some(containerd) = Containerd::start() else {
+    container_lifecycle(&[], 1);
+}
+
+/// The same on cgroup v1: the agent keys events by the task's cgroup in the memory
+/// controller's v1 hierarchy, where runc (cgroupfs driver) places the container beside
+/// its cgroup2 path. The labels then come from the v1 path alone.
+#[test]
+fn container_identity_on_cgroup_v1() {
+    if !std::path::Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists() {
+        // Only where a v1 memory hierarchy is mounted (this project's CI host has one).
+        eprintln!("skipped: no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
+        return;
+    }
+    container_lifecycle(&["--cgroup-mode", "v1"], 2);
+}
+
+fn container_lifecycle(mode: &[&str], seed: u128) {
+    let Some(containerd) = Containerd::start(seed) else {
         return;
     };
     let socket = containerd.socket.display().to_string();
-    let agent = Agent::start(&[
+    let mut flags = vec![
         "--containerd-socket",
         &socket,
         "--container-grace-period",
         "2s",
-    ]);
+    ];
+    flags.extend_from_slice(mode);
+    let agent = Agent::start(&flags);
     let uid = "3f1c2a7e-5b6d-4e8f-9a0b-1c2d3e4f5a6b";
     let cid = format!(
         "{:064x}",
-        std::process::id() as u128 * 0x9e37_79b9_7f4a_7c15
+        (std::process::id() as u128 * 4 + seed) * 0x9e37_79b9_7f4a_7c15
     );
     let cgroup = format!("kubepods/burstable/pod{uid}/{cid}");
     let root = rootfs(&containerd.dir);

@@ -139,6 +139,14 @@ pub fn build(cfg: &Config) -> Report {
             ),
         },
     });
+    items.push(Item {
+        name: "hierarchy",
+        ok: probes.hierarchy.is_ok(),
+        detail: match &probes.hierarchy {
+            Ok(h) => format!("events charged to {}", h.describe()),
+            Err(e) => e.clone(),
+        },
+    });
     let programs = probes
         .status
         .iter()
@@ -159,7 +167,9 @@ pub fn build(cfg: &Config) -> Report {
         syscall_table_entries: table.as_ref().map_or(0, |t| t.len()),
         items,
         programs,
-        can_run: probes.feature_up(Feature::Syscalls) && table.is_some(),
+        can_run: probes.feature_up(Feature::Syscalls)
+            && table.is_some()
+            && probes.hierarchy.is_ok(),
     }
 }
 

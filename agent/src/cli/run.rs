@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 use crate::identity::containerd::ContainerdSource;
+use crate::identity::kubernetes::{Endpoint, KubernetesSource};
 use crate::probes::{Feature, Probes};
 use crate::tracefs::Tracefs;
 use crate::{UsageError, privileges};
@@ -29,8 +30,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if !probes.feature_up(Feature::Syscalls) {
         tracing::warn!("syscall tracing is disabled; serving the agent's own health only");
     }
+    let hierarchy = probes.hierarchy.clone().map_err(UsageError::from)?;
+    tracing::info!("charging events to {}", hierarchy.describe());
     let cgroups = CgroupResolver::new(
-        CgroupResolver::system(),
+        hierarchy.root.clone(),
         cfg.cgroup_cache_entries,
         cfg.container_grace_period,
     );
@@ -54,11 +57,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let _rt = rt.enter();
         ContainerdSource::spawn(socket, cfg.metadata_cache_entries, Duration::from_secs(30))
     });
+    let kubernetes = kubernetes_endpoint(&cfg)?.map(|(endpoint, node)| {
+        let _rt = rt.enter();
+        KubernetesSource::spawn(
+            endpoint,
+            node,
+            cfg.kubernetes_pod_labels.clone(),
+            cfg.metadata_cache_entries,
+            Duration::from_secs(30),
+        )
+    });
     let collector = Arc::new(Collector::new(
         probes,
         table,
         cgroups,
-        Labeler::new(containerd),
+        Labeler::new(containerd).with_kubernetes(kubernetes),
         cfg.max_series_per_metric,
         node.as_ref(),
     ));
@@ -79,6 +92,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down: detaching programs");
         anyhow::Ok(())
     })
+}
+
+/// The Kubernetes API to ask, and this node's name: a kubeconfig given explicitly, or the
+/// in-cluster service account when the agent runs in a pod. `NODE_NAME` (the downward
+/// API's `spec.nodeName`) limits the pods to this node's.
+fn kubernetes_endpoint(cfg: &Config) -> Result<Option<(Endpoint, String)>, UsageError> {
+    if !cfg.kubernetes {
+        return Ok(None);
+    }
+    let endpoint = match (&cfg.kubeconfig, std::env::var_os("KUBERNETES_SERVICE_HOST")) {
+        (Some(p), _) => Endpoint::Kubeconfig(p.clone()),
+        (None, Some(_)) => Endpoint::InCluster,
+        (None, None) => return Ok(None), // not in a cluster: the source is simply off
+    };
+    match std::env::var("NODE_NAME") {
+        Ok(n) if !n.trim().is_empty() => Ok(Some((endpoint, n.trim().to_string()))),
+        _ => Err(UsageError(
+            "NODE_NAME: required for the Kubernetes API source (set it from spec.nodeName, \
+             or pass --kubernetes off)"
+                .into(),
+        )),
+    }
 }
 
 async fn shutdown() {

@@ -268,7 +268,21 @@ impl Inner {
             one(Value::Gauge(self.cgroups.capacity() as f64)),
         ));
         if let Some(c) = self.labeler.containerd() {
-            out.extend(metadata_families(c));
+            out.extend(metadata_families(
+                "containerd",
+                &c.stats,
+                c.len(),
+                c.capacity,
+            ));
+        }
+        if let Some(k) = self.labeler.kubernetes() {
+            out.extend(metadata_families(
+                "kubernetes",
+                &k.stats,
+                k.len(),
+                k.capacity,
+            ));
+            out.push(super::kubernetes::pod_labels(k));
         }
         out.push(gauge(
             &names::CGROUPS_FORGOTTEN,
@@ -296,13 +310,17 @@ impl Inner {
     }
 }
 
-/// Health of the containerd metadata source (label `source`).
-fn metadata_families(c: &crate::identity::containerd::ContainerdSource) -> Vec<Family> {
+/// Health of a metadata source (label `source`).
+fn metadata_families(
+    source: &'static str,
+    s: &crate::identity::containerd::SourceStats,
+    len: usize,
+    capacity: usize,
+) -> Vec<Family> {
     use std::sync::atomic::Ordering::Relaxed;
-    let s = &c.stats;
     let fam = |def: &names::MetricDef, v: Value| Family {
         series: vec![Series {
-            labels: vec![("source", label("containerd"))],
+            labels: vec![("source", label(source))],
             value: v,
         }],
         ..def.family_empty()
@@ -317,8 +335,8 @@ fn metadata_families(c: &crate::identity::containerd::ContainerdSource) -> Vec<F
             &names::METADATA_REFRESHES,
             Value::Counter(s.refreshes.load(Relaxed)),
         ),
-        fam(&names::METADATA_ENTRIES, Value::Gauge(c.len() as f64)),
-        fam(&names::METADATA_CAPACITY, Value::Gauge(c.capacity as f64)),
+        fam(&names::METADATA_ENTRIES, Value::Gauge(len as f64)),
+        fam(&names::METADATA_CAPACITY, Value::Gauge(capacity as f64)),
         fam(
             &names::METADATA_DROPPED,
             Value::Gauge(s.dropped.load(Relaxed) as f64),

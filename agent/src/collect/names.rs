@@ -273,6 +273,14 @@ pub const METADATA_DROPPED: MetricDef = def(
     Kind::Gauge,
 );
 
+pub const KUBERNETES_POD_LABELS: MetricDef = def(
+    "kubernetes_pod_labels",
+    "Pods of this node from the Kubernetes API (value 1): namespace, pod, owning workload \
+     and the allowed pod labels as label_<name>.",
+    None,
+    Kind::Gauge,
+);
+
 /// Every metric above, so tests can check that each exporter's name mapping covers them.
 #[cfg(test)]
 pub const ALL: &[&MetricDef] = &[
@@ -314,6 +322,7 @@ pub const ALL: &[&MetricDef] = &[
     &METADATA_ENTRIES,
     &METADATA_CAPACITY,
     &METADATA_DROPPED,
+    &KUBERNETES_POD_LABELS,
 ];
 
 /// Labels of the overflow series: every label of the folded series takes this value.

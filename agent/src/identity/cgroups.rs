@@ -43,12 +43,6 @@ impl CgroupResolver {
         }
     }
 
-    /// The cgroup2 mount of this system (`/sys/fs/cgroup` on unified hosts,
-    /// `/sys/fs/cgroup/unified` on hybrid ones).
-    pub fn system() -> Option<PathBuf> {
-        crate::mounts::find("cgroup2")
-    }
-
     pub fn root(&self) -> Option<&Path> {
         self.root.as_deref()
     }
@@ -189,7 +183,7 @@ mod tests {
 
     #[test]
     fn resolves_created_cgroup_and_expires_removed_one() {
-        let Some(root) = CgroupResolver::system() else {
+        let Some(root) = crate::mounts::find("cgroup2") else {
             return;
         };
         let name = format!("archscope-unit-{}", std::process::id());
@@ -216,7 +210,7 @@ mod tests {
 
     #[test]
     fn cache_is_bounded() {
-        let Some(root) = CgroupResolver::system() else {
+        let Some(root) = crate::mounts::find("cgroup2") else {
             return;
         };
         let mut r = CgroupResolver::new(Some(root), 16, Duration::from_secs(60));

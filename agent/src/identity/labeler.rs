@@ -1,21 +1,24 @@
-//! Identity labels of a cgroup: what its path says, completed by containerd's metadata.
+//! Identity labels of a cgroup: what its path says, completed by containerd's metadata
+//! and the Kubernetes API's (pod names without containerd, owning workloads).
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cgroup_path::{self, PathIdentity};
 use super::containerd::ContainerdSource;
+use super::kubernetes::KubernetesSource;
 use crate::collect::model::{Labels, label};
 
 /// Labels every per-cgroup series carries, in this order. Names follow cAdvisor's where
 /// they overlap (`container`, `pod`, `namespace`); empty when unknown. `runtime` is
 /// `host` for the host's own processes, with `service` naming their systemd unit.
-pub const IDENTITY_LABELS: [&str; 8] = [
+pub const IDENTITY_LABELS: [&str; 9] = [
     "cgroup",
     "container_id",
     "container",
     "pod",
     "namespace",
     "workload",
+    "workload_kind",
     "runtime",
     "service",
 ];
@@ -25,6 +28,7 @@ const PARSED_CAPACITY: usize = 65_536;
 
 pub struct Labeler {
     containerd: Option<ContainerdSource>,
+    kubernetes: Option<KubernetesSource>,
     parsed: HashMap<Arc<str>, PathIdentity>,
 }
 
@@ -32,12 +36,22 @@ impl Labeler {
     pub fn new(containerd: Option<ContainerdSource>) -> Self {
         Labeler {
             containerd,
+            kubernetes: None,
             parsed: HashMap::new(),
         }
     }
 
+    pub fn with_kubernetes(mut self, k: Option<KubernetesSource>) -> Self {
+        self.kubernetes = k;
+        self
+    }
+
     pub fn containerd(&self) -> Option<&ContainerdSource> {
         self.containerd.as_ref()
+    }
+
+    pub fn kubernetes(&self) -> Option<&KubernetesSource> {
+        self.kubernetes.as_ref()
     }
 
     /// Forget a cgroup that is gone.
@@ -63,7 +77,26 @@ impl Labeler {
             }
             m
         });
+        // The pod uid from the path (systemd slices spell its dashes as underscores) or
+        // from containerd's CRI labels.
+        let uid = p
+            .pod_uid
+            .as_deref()
+            .map(|u| u.replace('_', "-"))
+            .or_else(|| meta.as_ref().map(|m| m.pod_uid.clone()))
+            .filter(|u| !u.is_empty());
+        let pod = uid.as_deref().and_then(|u| {
+            let k = self.kubernetes.as_ref()?;
+            let m = k.get(u);
+            if m.is_none() {
+                k.request_refresh();
+            }
+            m
+        });
         let empty = || label("");
+        let first = |a: Option<&str>, b: Option<&str>| {
+            a.filter(|s| !s.is_empty()).or(b).map_or_else(empty, label)
+        };
         let runtime = match (p.runtime, p.is_container(), path.starts_with("id:")) {
             (Some(r), _, _) => label(r),
             (None, false, false) if p.pod_uid.is_none() => label("host"),
@@ -81,15 +114,28 @@ impl Labeler {
             ),
             (
                 "pod",
-                meta.as_ref().map_or_else(empty, |m| label(m.pod.as_str())),
+                first(
+                    meta.as_ref().map(|m| m.pod.as_str()),
+                    pod.as_ref().map(|m| m.name.as_str()),
+                ),
             ),
             (
                 "namespace",
-                meta.as_ref()
-                    .map_or_else(empty, |m| label(m.namespace.as_str())),
+                first(
+                    meta.as_ref().map(|m| m.namespace.as_str()),
+                    pod.as_ref().map(|m| m.namespace.as_str()),
+                ),
             ),
-            // Owning workload comes with the Kubernetes API source (not wired yet).
-            ("workload", empty()),
+            (
+                "workload",
+                pod.as_ref()
+                    .map_or_else(empty, |m| label(m.workload.as_str())),
+            ),
+            (
+                "workload_kind",
+                pod.as_ref()
+                    .map_or_else(empty, |m| label(m.workload_kind.as_str())),
+            ),
             ("runtime", runtime),
             ("service", p.service.clone().map_or_else(empty, label)),
         ];
@@ -112,10 +158,10 @@ mod tests {
         let keys: Vec<_> = got.iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, IDENTITY_LABELS);
         assert_eq!(&*got[1].1, id);
-        assert_eq!(&*got[6].1, "cri");
+        assert_eq!(&*got[7].1, "cri");
         let host = l.labels(label("/system.slice/sshd.service"));
-        assert_eq!((&*host[6].1, &*host[7].1), ("host", "sshd"));
+        assert_eq!((&*host[7].1, &*host[8].1), ("host", "sshd"));
         let unknown = l.labels(label("id:42"));
-        assert_eq!(&*unknown[6].1, "");
+        assert_eq!(&*unknown[7].1, "");
     }
 }

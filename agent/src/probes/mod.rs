@@ -1,6 +1,7 @@
 //! Loading and attaching the kernel programs. Every program is optional: one that fails
 //! to load or attach disables only its feature, with the reason kept for `agent check`,
 //! the log (once) and the `archscope_program_up` metric.
+pub mod cgroup;
 pub mod net;
 pub mod syscalls;
 
@@ -134,6 +135,8 @@ pub struct Probes {
     /// 32-bit compat syscalls: `Ok(Some(..))` told apart, `Ok(None)` no such ABI here,
     /// `Err` the flag could not be located (they would carry native names).
     pub compat: Result<Option<archscope_common::CompatLayout>, String>,
+    /// The cgroup hierarchy events are charged to (`Err`: v1 asked for and impossible).
+    pub hierarchy: Result<cgroup::Hierarchy, String>,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
@@ -151,7 +154,14 @@ impl Probes {
             .and_then(|t| net::tcp_layout(t, arch));
         let cgroup2 =
             crate::mounts::find("cgroup2").ok_or_else(|| "cgroup2 is not mounted".to_string());
+        let hierarchy = cgroup::choose(cfg);
         let mut loader = EbpfLoader::new();
+        if let Ok(cgroup::Hierarchy {
+            v1: Some((_, l)), ..
+        }) = &hierarchy
+        {
+            loader.override_global("CGROUP_V1_LAYOUT", l, true);
+        }
         if let Ok(l) = &tcp_layout {
             loader.override_global("TCP_LAYOUT", l, true);
         }
@@ -177,6 +187,7 @@ impl Probes {
                     .collect();
                 return Probes {
                     compat,
+                    hierarchy,
                     ebpf: None,
                     status,
                     object_error: Some(why),
@@ -188,12 +199,23 @@ impl Probes {
         let logger = aya_log::EbpfLogger::init(&mut ebpf)
             .inspect_err(|e| tracing::debug!("aya-log unavailable: {e}"))
             .ok();
+        // Sockets carry only their cgroup v2 id: in v1 mode it would not name a container.
+        let v2_only = match &hierarchy {
+            Ok(cgroup::Hierarchy { v1: Some(_), .. }) => {
+                Err("cgroup v1 mode: sockets carry only a cgroup v2 id".to_string())
+            }
+            _ => Ok(()),
+        };
         let mut out = Vec::new();
         for p in PROGRAMS {
             let prereq = match p.feature {
                 Feature::Syscalls => syscall_layout.as_ref().map(|_| ()).map_err(Clone::clone),
-                Feature::Tcp => tcp_layout.as_ref().map(|_| ()).map_err(Clone::clone),
-                Feature::Traffic => cgroup2.as_ref().map(|_| ()).map_err(Clone::clone),
+                Feature::Tcp => v2_only
+                    .clone()
+                    .and(tcp_layout.as_ref().map(|_| ()).map_err(Clone::clone)),
+                Feature::Traffic => v2_only
+                    .clone()
+                    .and(cgroup2.as_ref().map(|_| ()).map_err(Clone::clone)),
             };
             let r = prereq.and_then(|()| attach(&mut ebpf, p, cgroup2.as_deref().ok()));
             if let Err(why) = &r {
@@ -210,6 +232,7 @@ impl Probes {
         }
         Probes {
             compat,
+            hierarchy,
             ebpf: Some(ebpf),
             status: out,
             object_error: None,

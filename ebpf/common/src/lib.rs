@@ -3,8 +3,10 @@
 //! `aya::Pod` impls behind the `user` feature are sound.
 #![no_std]
 
+pub mod cgroup;
 pub mod net;
 pub mod syscalls;
 
+pub use cgroup::*;
 pub use net::*;
 pub use syscalls::*;

@@ -9,6 +9,8 @@
 #![cfg_attr(target_arch = "bpf", allow(internal_features))]
 
 #[cfg(target_arch = "bpf")]
+mod cgroup;
+#[cfg(target_arch = "bpf")]
 mod losses;
 #[cfg(target_arch = "bpf")]
 mod syscalls;

@@ -11,8 +11,7 @@ use archscope_common::{
 use aya_ebpf::{
     bindings::{BPF_F_NO_PREALLOC, BPF_NOEXIST},
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
-        bpf_ktime_get_ns, bpf_probe_read_kernel,
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel,
     },
     macros::{map, tracepoint},
     maps::{LruHashMap, PerCpuHashMap},
@@ -74,7 +73,7 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
     if !(0..=u32::MAX as i64).contains(&nr) {
         return Ok(()); // -1: a tracer cancelled the call; nothing ran
     }
-    let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
+    let cgroup_id = crate::cgroup::current_cgroup_id();
     let key_nr = if is_compat() {
         nr as u32 | COMPAT_BIT
     } else {

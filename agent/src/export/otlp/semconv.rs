@@ -137,6 +137,10 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         "metadata_cache_dropped",
         m("archscope.metadata.cache.dropped", "{container}"),
     ),
+    (
+        "kubernetes_pod_labels",
+        m("archscope.kubernetes.pod.labels", "1"),
+    ),
 ];
 
 /// The OTLP metric of a family; `None` for one missing from the table (a metric added
@@ -162,6 +166,7 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     ("namespace", attr::K8S_NAMESPACE_NAME),
     // The conventions name each kind (k8s.deployment.name, …) but no kind-neutral workload.
     ("workload", "k8s.workload.name"),
+    ("workload_kind", "archscope.workload.kind"),
     // `host` or the container runtime; `container.runtime.name` has no value for the host.
     ("runtime", "archscope.runtime"),
     // the systemd unit of a host process (not `service.name`, which is the agent)
