@@ -222,7 +222,13 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
     assert_eq!(labels["container"], "app");
     assert_eq!(labels["namespace"], "shop");
     assert_eq!(labels["runtime"], "cri");
-    assert_eq!(labels["cgroup"], format!("/{cgroup}"));
+    // runc (cgroupfs driver) nests a relative v1 path under its caller's own v1 cgroup,
+    // which on this CI host is not the root: only the tail is the container's.
+    assert!(
+        labels["cgroup"].ends_with(&format!("/{cgroup}")),
+        "{}",
+        labels["cgroup"]
+    );
     assert_eq!(labels["workload"], "");
     let m = agent.metrics();
     assert_eq!(
