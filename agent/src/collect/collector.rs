@@ -268,20 +268,10 @@ impl Inner {
             one(Value::Gauge(self.cgroups.capacity() as f64)),
         ));
         if let Some(c) = self.labeler.containerd() {
-            out.extend(metadata_families(
-                "containerd",
-                &c.stats,
-                c.len(),
-                c.capacity,
-            ));
+            out.extend(metadata_families("containerd", c.shared()));
         }
         if let Some(k) = self.labeler.kubernetes() {
-            out.extend(metadata_families(
-                "kubernetes",
-                &k.stats,
-                k.len(),
-                k.capacity,
-            ));
+            out.extend(metadata_families("kubernetes", k.shared()));
             out.push(super::kubernetes::pod_labels(k));
         }
         out.push(gauge(
@@ -311,12 +301,11 @@ impl Inner {
 }
 
 /// Health of a metadata source (label `source`).
-fn metadata_families(
+fn metadata_families<V: Clone>(
     source: &'static str,
-    s: &crate::identity::containerd::SourceStats,
-    len: usize,
-    capacity: usize,
+    shared: &crate::identity::source::Shared<V>,
 ) -> Vec<Family> {
+    let (s, len, capacity) = (&shared.stats, shared.len(), shared.capacity);
     use std::sync::atomic::Ordering::Relaxed;
     let fam = |def: &names::MetricDef, v: Value| Family {
         series: vec![Series {

@@ -4,8 +4,6 @@
 //! container id. containerd being absent or restarting costs labels, never collection.
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use containerd_client::services::v1::ListContainersRequest;
@@ -13,6 +11,8 @@ use containerd_client::services::v1::containers_client::ContainersClient;
 use containerd_client::tonic::Request;
 use containerd_client::with_namespace;
 use tokio::sync::mpsc;
+
+use super::source::{Shared, refresh_loop};
 
 /// The namespaces Kubernetes (CRI), Docker and plain `ctr` use.
 pub const NAMESPACES: &[&str] = &["k8s.io", "moby", "default"];
@@ -49,92 +49,46 @@ impl ContainerMeta {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct SourceStats {
-    pub refreshes: AtomicU64,
-    pub errors: AtomicU64,
-    pub up: AtomicU64,
-    pub dropped: AtomicU64,
-}
-
 /// A shared, bounded view of containerd's containers.
 #[derive(Clone)]
 pub struct ContainerdSource {
-    map: Arc<RwLock<HashMap<String, ContainerMeta>>>,
+    shared: Shared<ContainerMeta>,
     refresh: mpsc::Sender<()>,
-    pub stats: Arc<SourceStats>,
-    pub capacity: usize,
 }
 
 impl ContainerdSource {
     /// Start the refresher on the current tokio runtime.
     pub fn spawn(socket: PathBuf, capacity: usize, interval: Duration) -> ContainerdSource {
         let (tx, rx) = mpsc::channel(1);
-        let src = ContainerdSource {
-            map: Arc::default(),
+        let shared = Shared::new(capacity);
+        let fetch = async move || list_all(&socket).await;
+        let timeout = Duration::from_secs(5);
+        tokio::spawn(refresh_loop(
+            "containerd",
+            shared.clone(),
+            rx,
+            interval,
+            timeout,
+            fetch,
+        ));
+        ContainerdSource {
+            shared,
             refresh: tx,
-            stats: Arc::default(),
-            capacity,
-        };
-        tokio::spawn(refresher(src.clone(), socket, rx, interval));
-        src
+        }
     }
 
     pub fn get(&self, container_id: &str) -> Option<ContainerMeta> {
-        let m = self.map.read().unwrap_or_else(|e| e.into_inner());
-        m.get(container_id).cloned()
+        self.shared.get(container_id)
     }
 
-    pub fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+    pub fn shared(&self) -> &Shared<ContainerMeta> {
+        &self.shared
     }
 
     /// Ask for a refresh (an unknown container appeared). One pending request is enough;
     /// further ones while it is queued are coalesced.
     pub fn request_refresh(&self) {
         let _ = self.refresh.try_send(());
-    }
-}
-
-async fn refresher(
-    src: ContainerdSource,
-    socket: PathBuf,
-    mut rx: mpsc::Receiver<()>,
-    interval: Duration,
-) {
-    let mut was_up = None;
-    loop {
-        let result = tokio::time::timeout(Duration::from_secs(5), list_all(&socket)).await;
-        let result = result.unwrap_or_else(|_| Err("timed out".into()));
-        src.stats.refreshes.fetch_add(1, Ordering::Relaxed);
-        match result {
-            Ok(all) => {
-                let total = all.len();
-                let kept: HashMap<_, _> = all.into_iter().take(src.capacity).collect();
-                src.stats
-                    .dropped
-                    .store((total - kept.len()) as u64, Ordering::Relaxed);
-                *src.map.write().unwrap_or_else(|e| e.into_inner()) = kept;
-                src.stats.up.store(1, Ordering::Relaxed);
-                if was_up != Some(true) {
-                    tracing::info!(socket = %socket.display(), containers = total, "containerd metadata available");
-                }
-                was_up = Some(true);
-            }
-            Err(e) => {
-                src.stats.errors.fetch_add(1, Ordering::Relaxed);
-                src.stats.up.store(0, Ordering::Relaxed);
-                // Logged on each change of state only; the metric counts every failure.
-                if was_up != Some(false) {
-                    tracing::warn!(socket = %socket.display(), "containerd metadata unavailable: {e}");
-                }
-                was_up = Some(false);
-            }
-        }
-        tokio::select! {
-            r = rx.recv() => if r.is_none() { return },
-            _ = tokio::time::sleep(interval) => {}
-        }
     }
 }
 

@@ -4,8 +4,7 @@
 //! Job's CronJob). A background task keeps a bounded map by pod uid fresh, like the
 //! containerd source; the API being unreachable costs labels, never collection.
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
@@ -15,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, ListParams};
 use tokio::sync::mpsc;
 
-use super::containerd::SourceStats;
+use super::source::{Shared, refresh_loop};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodMeta {
@@ -38,11 +37,8 @@ pub enum Endpoint {
 
 #[derive(Clone)]
 pub struct KubernetesSource {
-    map: Arc<RwLock<HashMap<String, PodMeta>>>,
+    shared: Shared<PodMeta>,
     refresh: mpsc::Sender<()>,
-    pub stats: Arc<SourceStats>,
-    pub capacity: usize,
-    pub node: String,
     /// Allowed pod label keys and their Prometheus names (`app.kubernetes.io/name` →
     /// `label_app_kubernetes_io_name`), fixed at start-up.
     pub label_keys: Arc<Vec<(String, &'static str)>>,
@@ -58,45 +54,46 @@ impl KubernetesSource {
         interval: Duration,
     ) -> KubernetesSource {
         let (tx, rx) = mpsc::channel(1);
-        let src = KubernetesSource {
-            map: Arc::default(),
-            refresh: tx,
-            stats: Arc::default(),
-            capacity,
-            node,
-            label_keys: Arc::new(
-                allowed_labels
-                    .iter()
-                    .map(|k| (k.clone(), prometheus_label(k)))
-                    .collect(),
-            ),
+        let shared = Shared::new(capacity);
+        let label_keys = allowed_labels
+            .iter()
+            .map(|k| (k.clone(), prometheus_label(k)))
+            .collect();
+        let (mut client_cache, mut owners) = (None::<kube::Client>, Owners::default());
+        let fetch = async move || {
+            if client_cache.is_none() {
+                client_cache = Some(client(&endpoint).await?);
+            }
+            let c = client_cache.clone().expect("set above");
+            list_node_pods(&c, &node, &allowed_labels, &mut owners).await
         };
-        tokio::spawn(refresher(
-            src.clone(),
-            endpoint,
-            allowed_labels,
+        let timeout = Duration::from_secs(10);
+        tokio::spawn(refresh_loop(
+            "kubernetes",
+            shared.clone(),
             rx,
             interval,
+            timeout,
+            fetch,
         ));
-        src
+        KubernetesSource {
+            shared,
+            refresh: tx,
+            label_keys: Arc::new(label_keys),
+        }
     }
 
     pub fn get(&self, pod_uid: &str) -> Option<PodMeta> {
-        self.map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(pod_uid)
-            .cloned()
+        self.shared.get(pod_uid)
     }
 
-    pub fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+    pub fn shared(&self) -> &Shared<PodMeta> {
+        &self.shared
     }
 
-    /// Every known pod (for the pod-labels info series).
+    /// Every known pod, sorted (for the pod-labels info series).
     pub fn pods(&self) -> Vec<PodMeta> {
-        let m = self.map.read().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<PodMeta> = m.values().cloned().collect();
+        let mut v = self.shared.values();
         v.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         v
     }
@@ -129,59 +126,6 @@ async fn client(endpoint: &Endpoint) -> Result<kube::Client, String> {
         }
     };
     kube::Client::try_from(config).map_err(|e| e.to_string())
-}
-
-async fn refresher(
-    src: KubernetesSource,
-    endpoint: Endpoint,
-    allowed: Vec<String>,
-    mut rx: mpsc::Receiver<()>,
-    interval: Duration,
-) {
-    let mut was_up = None;
-    let mut client_cache: Option<kube::Client> = None;
-    let mut owners = Owners::default();
-    loop {
-        let result = async {
-            if client_cache.is_none() {
-                client_cache = Some(client(&endpoint).await?);
-            }
-            let c = client_cache.clone().expect("set above");
-            let work = list_node_pods(&c, &src.node, &allowed, &mut owners);
-            tokio::time::timeout(Duration::from_secs(10), work)
-                .await
-                .unwrap_or_else(|_| Err("timed out".into()))
-        }
-        .await;
-        src.stats.refreshes.fetch_add(1, Ordering::Relaxed);
-        match result {
-            Ok(all) => {
-                let total = all.len();
-                let kept: HashMap<_, _> = all.into_iter().take(src.capacity).collect();
-                src.stats
-                    .dropped
-                    .store((total - kept.len()) as u64, Ordering::Relaxed);
-                *src.map.write().unwrap_or_else(|e| e.into_inner()) = kept;
-                src.stats.up.store(1, Ordering::Relaxed);
-                if was_up != Some(true) {
-                    tracing::info!(node = %src.node, pods = total, "Kubernetes pod metadata available");
-                }
-                was_up = Some(true);
-            }
-            Err(e) => {
-                src.stats.errors.fetch_add(1, Ordering::Relaxed);
-                src.stats.up.store(0, Ordering::Relaxed);
-                if was_up != Some(false) {
-                    tracing::warn!(node = %src.node, "Kubernetes pod metadata unavailable: {e}");
-                }
-                was_up = Some(false);
-            }
-        }
-        tokio::select! {
-            r = rx.recv() => if r.is_none() { return },
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
 }
 
 async fn list_node_pods(

@@ -5,5 +5,6 @@ pub mod cgroups;
 pub mod containerd;
 pub mod kubernetes;
 mod labeler;
+pub mod source;
 
 pub use labeler::Labeler;

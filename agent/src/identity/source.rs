@@ -1,0 +1,109 @@
+//! What the metadata sources (containerd, the Kubernetes API) share: a bounded map kept
+//! fresh by a background task that lists everything every `interval` or when asked (an
+//! unknown id appeared), and the health counters exported per source. The snapshot only
+//! reads the map; a source that is down costs labels, never collection.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    pub refreshes: AtomicU64,
+    pub errors: AtomicU64,
+    pub up: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+/// A source's map by id, bounded by `capacity`.
+pub struct Shared<V> {
+    pub map: Arc<RwLock<HashMap<String, V>>>,
+    pub stats: Arc<SourceStats>,
+    pub capacity: usize,
+}
+
+impl<V> Clone for Shared<V> {
+    fn clone(&self) -> Self {
+        Shared {
+            map: Arc::clone(&self.map),
+            stats: Arc::clone(&self.stats),
+            capacity: self.capacity,
+        }
+    }
+}
+
+impl<V: Clone> Shared<V> {
+    pub fn new(capacity: usize) -> Self {
+        Shared {
+            map: Arc::default(),
+            stats: Arc::default(),
+            capacity,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<V> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn values(&self) -> Vec<V> {
+        let m = self.map.read().unwrap_or_else(|e| e.into_inner());
+        m.values().cloned().collect()
+    }
+}
+
+/// List with `fetch` (given `timeout`) until `rx` closes; replace the map on success,
+/// keep the last one on failure. State changes are logged once; every failure counts.
+pub async fn refresh_loop<V>(
+    name: &'static str,
+    shared: Shared<V>,
+    mut rx: mpsc::Receiver<()>,
+    interval: Duration,
+    timeout: Duration,
+    mut fetch: impl AsyncFnMut() -> Result<Vec<(String, V)>, String>,
+) {
+    let mut was_up = None;
+    let stats = &shared.stats;
+    loop {
+        let result = tokio::time::timeout(timeout, fetch())
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()));
+        stats.refreshes.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(all) => {
+                let total = all.len();
+                let kept: HashMap<_, _> = all.into_iter().take(shared.capacity).collect();
+                stats
+                    .dropped
+                    .store((total - kept.len()) as u64, Ordering::Relaxed);
+                *shared.map.write().unwrap_or_else(|e| e.into_inner()) = kept;
+                stats.up.store(1, Ordering::Relaxed);
+                if was_up != Some(true) {
+                    tracing::info!(source = name, entries = total, "metadata available");
+                }
+                was_up = Some(true);
+            }
+            Err(e) => {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+                stats.up.store(0, Ordering::Relaxed);
+                if was_up != Some(false) {
+                    tracing::warn!(source = name, "metadata unavailable: {e}");
+                }
+                was_up = Some(false);
+            }
+        }
+        tokio::select! {
+            r = rx.recv() => if r.is_none() { return },
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
