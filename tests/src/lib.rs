@@ -150,6 +150,10 @@ impl Agent {
             .unwrap()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn metrics(&self) -> Metrics {
         Metrics::parse(&self.get("/metrics"))
     }

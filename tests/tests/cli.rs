@@ -21,8 +21,18 @@ fn check_reports_programs_and_exits_zero() {
     assert_eq!(r["syscall_table"], std::env::consts::ARCH);
     assert!(r["syscall_table_entries"].as_u64().unwrap() > 280);
     let progs = r["programs"].as_array().unwrap();
-    assert_eq!(progs.len(), 2);
-    for p in progs {
+    let names: Vec<&str> = progs.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for want in [
+        "archscope_sys_enter",
+        "archscope_sys_exit",
+        "archscope_tcp_state",
+        "archscope_tcp_retransmit",
+        "archscope_skb_egress",
+        "archscope_skb_ingress",
+    ] {
+        let p = progs.iter().find(|p| p["name"] == want);
+        let p = p.unwrap_or_else(|| panic!("{want} missing from {names:?}"));
+        // the same object on 6.18 x86_64 and 6.1 arm64: every hook is there on both
         assert_eq!(p["attached"], true, "{p}");
     }
     let text = Command::new(agent_bin()).arg("check").output().unwrap();

@@ -1,0 +1,120 @@
+//! What production does to an agent: a hook missing on the kernel, SIGTERM. The rest
+//! keeps running, the loss is reported, and nothing is left behind in the kernel.
+use std::process::Command;
+
+use archscope_tests::{Agent, Cgroup, skip_under_emulation, workload};
+
+/// Ids of the programs or maps loaded in the kernel now (bpftool's view).
+fn loaded(kind: &str) -> std::collections::BTreeSet<u64> {
+    let out = Command::new("bpftool")
+        .args([kind, "show", "--json"])
+        .output()
+        .expect("bpftool (`cargo xtask setup` installs it)");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_u64())
+        .collect()
+}
+
+/// The tests of this file each run an agent; one at a time, so the objects that appear
+/// while one runs are its own.
+static ONE_AGENT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn sigterm_detaches_programs_and_releases_maps() {
+    if skip_under_emulation() {
+        return; // no bpftool in the VM image
+    }
+    let _one = ONE_AGENT.lock().unwrap_or_else(|e| e.into_inner());
+    let (progs_before, maps_before) = (loaded("prog"), loaded("map"));
+    let agent = Agent::start(&[]);
+    let ours = |now: &std::collections::BTreeSet<u64>, before: &std::collections::BTreeSet<u64>| {
+        now.difference(before).copied().collect::<Vec<u64>>()
+    };
+    let progs = ours(&loaded("prog"), &progs_before);
+    let maps = ours(&loaded("map"), &maps_before);
+    assert!(progs.len() >= 6, "the agent's programs: {progs:?}");
+    assert!(maps.len() >= 6, "the agent's maps: {maps:?}");
+    let st = agent.stop();
+    assert!(st.success(), "agent exit on SIGTERM: {st}");
+    // Release follows the last fd's close; give the kernel's deferred frees a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (p, m) = (loaded("prog"), loaded("map"));
+        let left_p: Vec<_> = progs.iter().filter(|i| p.contains(i)).collect();
+        let left_m: Vec<_> = maps.iter().filter(|i| m.contains(i)).collect();
+        if left_p.is_empty() && left_m.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left in the kernel after SIGTERM: programs {left_p:?}, maps {left_m:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!(
+        "SIGTERM released {} programs and {} maps",
+        progs.len(),
+        maps.len()
+    );
+}
+
+#[test]
+fn a_missing_tracepoint_disables_only_its_feature() {
+    let _one = ONE_AGENT.lock().unwrap_or_else(|e| e.into_inner());
+    // A tracefs that has the syscall tracepoints but not the socket ones (as on a kernel
+    // built without them): syscalls are counted, tcp is reported off with its reason.
+    let real = std::path::Path::new("/sys/kernel/tracing/events/raw_syscalls");
+    if !real.exists() {
+        eprintln!("skipped: tracefs not at /sys/kernel/tracing");
+        return;
+    }
+    let fake =
+        std::env::temp_dir().join(format!("archscope-partial-tracefs-{}", std::process::id()));
+    for tp in ["sys_enter", "sys_exit"] {
+        let d = fake.join("events/raw_syscalls").join(tp);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(real.join(tp).join("format"), d.join("format")).unwrap();
+    }
+    let dir = fake.display().to_string();
+    let agent = Agent::start(&["--tracefs", &dir]);
+    let cg = Cgroup::new("faults-partial");
+    workload(&cg, &["basic", "300", "0"]);
+    let m = agent.metrics();
+    assert_eq!(
+        m.value(
+            "archscope_syscalls_total",
+            &[("cgroup", &cg.label), ("syscall", "getppid")]
+        ),
+        Some(300.0)
+    );
+    let up = |f: &str| m.value("archscope_feature_up", &[("feature", f)]);
+    assert_eq!(up("syscalls"), Some(1.0));
+    assert_eq!(up("tcp"), Some(0.0));
+    assert_eq!(up("traffic"), Some(1.0), "cgroup_skb needs no tracefs");
+    assert_eq!(
+        m.value(
+            "archscope_program_up",
+            &[("program", "archscope_tcp_state")]
+        ),
+        Some(0.0)
+    );
+    drop(agent);
+    let out = Command::new(archscope_tests::agent_bin())
+        .args(["check", "--tracefs", &dir])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("archscope_tcp_state [tcp] tracepoint/sock:inet_sock_set_state: tracepoint sock:inet_sock_set_state not found"),
+        "{text}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "syscalls work, so the agent can run: {text}"
+    );
+    let _ = std::fs::remove_dir_all(fake);
+}
