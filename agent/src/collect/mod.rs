@@ -3,6 +3,7 @@
 mod budget;
 pub mod model;
 pub mod names;
+mod pmu;
 mod syscalls;
 
 pub mod collector;

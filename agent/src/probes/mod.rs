@@ -1,12 +1,14 @@
 //! Loading and attaching the kernel programs. Every program is optional: one that fails
 //! to load or attach disables only its feature, with the reason kept for `agent check`,
 //! the log (once) and the `archscope_program_up` metric.
+pub mod pmu;
 pub mod syscalls;
 
 use aya::{Ebpf, EbpfLoader, programs::TracePoint};
 
 use crate::arch::Arch;
 use crate::config::Config;
+use crate::pmu::Pmu;
 use crate::tracefs::Tracefs;
 
 /// The eBPF object built from ebpf/probes, embedded at build time.
@@ -16,12 +18,17 @@ pub static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     Syscalls,
+    /// Hardware counters per cgroup (sched_switch reading the per-CPU counters).
+    Pmu,
 }
 
 impl Feature {
+    pub const ALL: [Feature; 2] = [Feature::Syscalls, Feature::Pmu];
+
     pub fn name(self) -> &'static str {
         match self {
             Feature::Syscalls => "syscalls",
+            Feature::Pmu => "pmu",
         }
     }
 }
@@ -51,6 +58,13 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         tracepoint: "sys_exit",
         required: false,
     },
+    ProgramSpec {
+        name: "archscope_sched_switch",
+        feature: Feature::Pmu,
+        category: "sched",
+        tracepoint: "sched_switch",
+        required: true,
+    },
 ];
 
 #[derive(Debug, Clone)]
@@ -76,7 +90,13 @@ pub struct Probes {
 impl Probes {
     /// Load the object with the layouts found in tracefs and the configured map sizes, then
     /// load and attach each program. Never fails as a whole: failures are in `status`.
-    pub fn load(cfg: &Config, arch: Option<Arch>, tracefs: Result<&Tracefs, String>) -> Probes {
+    /// `pmu` holds the open per-CPU counters, or why there are none.
+    pub fn load(
+        cfg: &Config,
+        arch: Option<Arch>,
+        tracefs: Result<&Tracefs, String>,
+        pmu: Result<&Pmu, String>,
+    ) -> Probes {
         let syscall_layout = tracefs
             .clone()
             .and_then(|t| syscalls::layout(t).map_err(|e| e.to_string()));
@@ -88,10 +108,20 @@ impl Probes {
         if let Ok(Some(c)) = &compat {
             loader.override_global("COMPAT_LAYOUT", c, true);
         }
+        let pmu_config = archscope_common::PmuConfig {
+            slots: pmu.as_ref().map_or(0, |p| p.slot_mask()),
+            _pad: 0,
+        };
+        loader.override_global("PMU_CONFIG", &pmu_config, true);
         loader
             .map_max_entries("SYSCALL_STATS", cfg.syscall_map_entries)
             .map_max_entries("SYSCALL_ERRNOS", cfg.syscall_map_entries)
-            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries);
+            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries)
+            // preallocated: without counters it would only hold memory
+            .map_max_entries(
+                "PMU_STATS",
+                if pmu.is_ok() { cfg.pmu_map_entries } else { 1 },
+            );
         let mut ebpf = match loader.load(OBJECT) {
             Ok(e) => e,
             Err(e) => {
@@ -113,10 +143,13 @@ impl Probes {
         let logger = aya_log::EbpfLogger::init(&mut ebpf)
             .inspect_err(|e| tracing::debug!("aya-log unavailable: {e}"))
             .ok();
+        // The counters' fds go into the arrays before the program can read them.
+        let pmu_ready = pmu.and_then(|p| pmu::fill_arrays(&mut ebpf, p));
         let mut out = Vec::new();
         for p in PROGRAMS {
             let prereq = match p.feature {
                 Feature::Syscalls => syscall_layout.as_ref().map(|_| ()).map_err(Clone::clone),
+                Feature::Pmu => pmu_ready.clone(),
             };
             let r = prereq.and_then(|()| attach(&mut ebpf, p));
             if let Err(why) = &r {

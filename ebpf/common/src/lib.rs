@@ -3,6 +3,8 @@
 //! `aya::Pod` impls behind the `user` feature are sound.
 #![no_std]
 
+pub mod pmu;
 pub mod syscalls;
 
+pub use pmu::*;
 pub use syscalls::*;

@@ -150,9 +150,14 @@ pub enum Loss {
     ExitWithoutEnter = 3,
     /// The tracepoint record could not be read.
     ReadFailed = 4,
+    /// The per-cgroup counter map was full: a counter delta was not charged.
+    PmuMapFull = 5,
+    /// A counter could not be read at a context switch (other than "no counter on this
+    /// CPU"): its delta goes to the next reading's cgroup.
+    PmuReadFailed = 6,
 }
 
-pub const LOSS_KINDS: usize = 5;
+pub const LOSS_KINDS: usize = 7;
 
 impl Loss {
     pub const ALL: [Loss; LOSS_KINDS] = [
@@ -161,6 +166,8 @@ impl Loss {
         Loss::InFlightMapFull,
         Loss::ExitWithoutEnter,
         Loss::ReadFailed,
+        Loss::PmuMapFull,
+        Loss::PmuReadFailed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -170,6 +177,8 @@ impl Loss {
             Loss::InFlightMapFull => "syscall_inflight_map_full",
             Loss::ExitWithoutEnter => "syscall_exit_without_enter",
             Loss::ReadFailed => "tracepoint_read_failed",
+            Loss::PmuMapFull => "pmu_stats_map_full",
+            Loss::PmuReadFailed => "pmu_read_failed",
         }
     }
 }

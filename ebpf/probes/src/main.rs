@@ -11,6 +11,8 @@
 #[cfg(target_arch = "bpf")]
 mod losses;
 #[cfg(target_arch = "bpf")]
+mod pmu;
+#[cfg(target_arch = "bpf")]
 mod syscalls;
 
 #[cfg(target_arch = "bpf")]

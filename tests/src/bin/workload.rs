@@ -10,6 +10,7 @@
 //!   archscope-workload <cgroup.procs> exec <getppid-before> <getppid-after>
 //!   archscope-workload <cgroup.procs> exit-mid <getppid>      (then exit_group, no return)
 //!   archscope-workload <cgroup.procs> wait-stdin <getppid>    (blocks in read(0) first)
+//!   archscope-workload <cgroup.procs> spin <iterations>       (a CPU-bound loop, no syscalls)
 //!
 //! `-` as the cgroup skips the move (used after execve, already inside).
 use std::ffi::CString;
@@ -98,6 +99,13 @@ fn main() {
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             }
+        }
+        "spin" => {
+            let mut x = 0u64;
+            for i in 0..num(3) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+            std::hint::black_box(x);
         }
         other => panic!("unknown scenario {other}"),
     }
