@@ -15,6 +15,7 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_MAX_SERIES_PER_METRIC",
     "ARCHSCOPE_SYSCALL_MAP_ENTRIES",
     "ARCHSCOPE_INFLIGHT_MAP_ENTRIES",
+    "ARCHSCOPE_PMU_MAP_ENTRIES",
     "ARCHSCOPE_CGROUP_CACHE_ENTRIES",
     "ARCHSCOPE_CONTAINER_GRACE_PERIOD",
     "ARCHSCOPE_TRACEFS",
@@ -71,6 +72,7 @@ pub struct FileConfig {
     pub max_series_per_metric: Option<u64>,
     pub syscall_map_entries: Option<u64>,
     pub inflight_map_entries: Option<u64>,
+    pub pmu_map_entries: Option<u64>,
     pub cgroup_cache_entries: Option<u64>,
     pub container_grace_period: Option<String>,
     pub tracefs: Option<PathBuf>,
@@ -112,6 +114,9 @@ pub struct Overrides {
     /// Kernel map size for syscalls in flight, one per thread [default: 65536]
     #[arg(long, env = "ARCHSCOPE_INFLIGHT_MAP_ENTRIES", value_name = "N")]
     pub inflight_map_entries: Option<String>,
+    /// Kernel map size for (cgroup, hardware event) sums; preallocated, 24 bytes per entry and CPU [default: 8192]
+    #[arg(long, env = "ARCHSCOPE_PMU_MAP_ENTRIES", value_name = "N")]
+    pub pmu_map_entries: Option<String>,
     /// cgroup id → path cache size [default: 16384]
     #[arg(long, env = "ARCHSCOPE_CGROUP_CACHE_ENTRIES", value_name = "N")]
     pub cgroup_cache_entries: Option<String>,
@@ -170,6 +175,7 @@ pub struct Config {
     pub max_series_per_metric: usize,
     pub syscall_map_entries: u32,
     pub inflight_map_entries: u32,
+    pub pmu_map_entries: u32,
     pub cgroup_cache_entries: usize,
     pub container_grace_period: Duration,
     pub tracefs: Option<PathBuf>,
@@ -195,6 +201,7 @@ impl Default for Config {
             max_series_per_metric: 10_000,
             syscall_map_entries: 16_384,
             inflight_map_entries: 65_536,
+            pmu_map_entries: 8_192,
             cgroup_cache_entries: 16_384,
             container_grace_period: Duration::from_secs(60),
             tracefs: None,
@@ -339,6 +346,14 @@ impl Config {
                 &o.inflight_map_entries,
                 f.inflight_map_entries,
                 65_536,
+                64,
+                1 << 22,
+            )? as u32,
+            pmu_map_entries: num(
+                "pmu_map_entries",
+                &o.pmu_map_entries,
+                f.pmu_map_entries,
+                8_192,
                 64,
                 1 << 22,
             )? as u32,

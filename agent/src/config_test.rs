@@ -67,6 +67,13 @@ fn bad_values_name_the_field() {
         ),
         (
             Overrides {
+                pmu_map_entries: Some("3".into()),
+                ..ov()
+            },
+            "pmu_map_entries: 3 is outside",
+        ),
+        (
+            Overrides {
                 container_grace_period: Some("soon".into()),
                 ..ov()
             },

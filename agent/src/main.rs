@@ -8,6 +8,7 @@ mod export;
 mod identity;
 mod mounts;
 mod node;
+mod pmu;
 mod privileges;
 mod probes;
 mod server;

@@ -219,10 +219,10 @@ fn health_endpoints_and_self_metrics() {
         ),
         Some(0.0)
     );
-    let before = m.value("archscope_map_reads_total", &[]).unwrap();
+    let before = m.value("archscope_map_reads_total", &[("family", "syscalls")]).unwrap();
     let after = agent
         .metrics()
-        .value("archscope_map_reads_total", &[])
+        .value("archscope_map_reads_total", &[("family", "syscalls")])
         .unwrap();
     assert_eq!(after, before + 1.0, "one map read per scrape");
     assert!(agent.stop().success(), "SIGTERM is a clean exit");

@@ -34,46 +34,13 @@ pub fn run(t: Target) -> anyhow::Result<()> {
     let work = crate::target_dir().join(format!("vm-test-{name}"));
     let _ = std::fs::remove_dir_all(&work);
     let initrd = initramfs(&work, t, &built)?;
-    let mut qemu = match t {
-        Target::Aarch64 => {
-            let mut c = Command::new("qemu-system-aarch64");
-            c.args(["-M", "virt", "-cpu", "max", "-smp", "2", "-m", "1024"])
-                .arg("-kernel")
-                .arg(&kernel)
-                .arg("-initrd")
-                .arg(&initrd)
-                .args(["-append", "console=ttyAMA0 rdinit=/init quiet"]);
-            c
-        }
-        _ => {
-            let size = std::fs::metadata(&initrd)?.len();
-            if size > LOONGARCH_INITRD_MAX {
-                bail!(
-                    "{} is {size} bytes, over the 16 MiB initrd window of qemu-virt72.dts",
-                    initrd.display()
-                );
-            }
-            // -m 1024 and -smp 1 are what the built-in device tree describes.
-            let mut c = Command::new("qemu-system-loongarch64");
-            c.args(["-M", "virt", "-cpu", "la464", "-smp", "1", "-m", "1024"])
-                .arg("-kernel")
-                .arg(&kernel)
-                .arg("-device")
-                .arg(format!(
-                    "loader,file={},addr={LOONGARCH_INITRD_ADDR:#x},force-raw=on",
-                    initrd.display()
-                ));
-            c
-        }
-    };
-    qemu.args(["-nographic", "-no-reboot"]);
     eprintln!(
         "vm-test: booting {} ({} test binaries)",
         kernel.display(),
         built.tests.len()
     );
     let booted = Instant::now();
-    let (console, timed_out) = run_qemu(&mut qemu)?;
+    let (console, timed_out) = run_qemu(&mut qemu_command(t, &kernel, &initrd, None)?)?;
     std::fs::write(work.join("console.log"), console.as_bytes())?;
     let (passed, failed) = tally(&console, built.tests.len());
     println!("vm-test {name}: {passed} passed, {failed} failed");
@@ -89,7 +56,101 @@ pub fn run(t: Target) -> anyhow::Result<()> {
     if failed > 0 || passed == 0 {
         bail!("vm-test {name} failed");
     }
+    if t == Target::Aarch64 {
+        icount_boot(t, &kernel, &initrd, &work, &built)?;
+    }
     Ok(())
+}
+
+/// arm64 again, with one CPU and `-icount shift=0`: only then does qemu's PMU count
+/// instructions (and cycles equal them), so the PMU tests can check an exact IPC. Only
+/// the `pmu` test binary runs.
+fn icount_boot(
+    t: Target,
+    kernel: &Path,
+    initrd: &Path,
+    work: &Path,
+    built: &cross::Built,
+) -> anyhow::Result<()> {
+    const TESTS: &str = "pmu";
+    let n = built
+        .tests
+        .iter()
+        .filter(|e| {
+            e.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{TESTS}-")))
+        })
+        .count();
+    let booted = Instant::now();
+    let (console, timed_out) = run_qemu(&mut qemu_command(t, kernel, initrd, Some(TESTS))?)?;
+    let log = work.join("console-icount.log");
+    std::fs::write(&log, console.as_bytes())?;
+    let (passed, failed) = tally(&console, n);
+    println!("vm-test arm64 (icount, {TESTS}): {passed} passed, {failed} failed");
+    eprintln!(
+        "vm-test arm64 (icount): {:.0} s boot and tests (console log: {})",
+        booted.elapsed().as_secs_f64(),
+        log.display()
+    );
+    if timed_out || failed > 0 || passed == 0 {
+        bail!("vm-test arm64 (icount) failed");
+    }
+    Ok(())
+}
+
+/// The qemu command line; `icount_tests` (arm64 only) boots one CPU under `-icount
+/// shift=0` and runs only the test binaries with that name.
+fn qemu_command(
+    t: Target,
+    kernel: &Path,
+    initrd: &Path,
+    icount_tests: Option<&str>,
+) -> anyhow::Result<Command> {
+    let mut qemu = match t {
+        Target::Aarch64 => {
+            let mut c = Command::new("qemu-system-aarch64");
+            c.args(["-M", "virt", "-cpu", "max", "-m", "1024"]);
+            let mut append = "console=ttyAMA0 rdinit=/init quiet".to_string();
+            match icount_tests {
+                Some(tests) => {
+                    c.args(["-smp", "1", "-icount", "shift=0"]);
+                    append.push_str(&format!(" archscope.tests={tests} archscope.icount=1"));
+                }
+                None => {
+                    c.args(["-smp", "2"]);
+                }
+            }
+            c.arg("-kernel")
+                .arg(kernel)
+                .arg("-initrd")
+                .arg(initrd)
+                .arg("-append")
+                .arg(append);
+            c
+        }
+        _ => {
+            let size = std::fs::metadata(initrd)?.len();
+            if size > LOONGARCH_INITRD_MAX {
+                bail!(
+                    "{} is {size} bytes, over the 16 MiB initrd window of qemu-virt72.dts",
+                    initrd.display()
+                );
+            }
+            // -m 1024 and -smp 1 are what the built-in device tree describes.
+            let mut c = Command::new("qemu-system-loongarch64");
+            c.args(["-M", "virt", "-cpu", "la464", "-smp", "1", "-m", "1024"])
+                .arg("-kernel")
+                .arg(kernel)
+                .arg("-device")
+                .arg(format!(
+                    "loader,file={},addr={LOONGARCH_INITRD_ADDR:#x},force-raw=on",
+                    initrd.display()
+                ));
+            c
+        }
+    };
+    qemu.args(["-nographic", "-no-reboot"]);
+    Ok(qemu)
 }
 
 /// Run qemu, echoing the console as it comes; kill it at QEMU_TIMEOUT. Returns the console

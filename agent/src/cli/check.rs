@@ -23,7 +23,18 @@ pub struct Report {
     pub syscall_table_entries: usize,
     pub items: Vec<Item>,
     pub programs: Vec<ProgramReport>,
+    /// Hardware counters: per event whether it counts here, and why not.
+    pub pmu_events: Vec<PmuEventReport>,
     pub can_run: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PmuEventReport {
+    pub event: &'static str,
+    pub available: bool,
+    pub cpus_open: usize,
+    pub cpus_total: usize,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,7 +132,20 @@ pub fn build(cfg: &Config) -> Report {
             missing.join("; ")
         },
     });
-    let probes = Probes::load(cfg, arch, tracefs.as_ref().map_err(|e| e.to_string()));
+    let mut pmu = crate::pmu::Pmu::open(Path::new("/"), arch.map_or("", |a| a.uname()));
+    if let Ok(p) = &mut pmu {
+        p.read(); // baseline
+        spin(std::time::Duration::from_millis(100));
+        p.read();
+    }
+    let probes = Probes::load(
+        cfg,
+        arch,
+        tracefs.as_ref().map_err(|e| e.to_string()),
+        pmu.as_ref().map_err(Clone::clone),
+    );
+    let (pmu_item, pmu_events) = pmu_report(&pmu, probes.feature_up(Feature::Pmu));
+    items.push(pmu_item);
     items.push(Item {
         name: "compat",
         ok: true, // a gap in labelling, not a reason the agent cannot run
@@ -167,6 +191,7 @@ pub fn build(cfg: &Config) -> Report {
         syscall_table_entries: table.as_ref().map_or(0, |t| t.len()),
         items,
         programs,
+        pmu_events,
         can_run: probes.feature_up(Feature::Syscalls)
             && table.is_some()
             && probes.hierarchy.is_ok(),
@@ -187,6 +212,22 @@ fn print_text(r: &Report) {
     }
     for i in &r.items {
         println!("  {} {:<13} {}", mark(i.ok), i.name, i.detail);
+    }
+    for e in r
+        .pmu_events
+        .iter()
+        .filter(|_| r.items.iter().any(|i| i.name == "pmu" && i.ok))
+    {
+        println!(
+            "  {} counter       {:<24} {}/{} CPUs{}",
+            mark(e.available),
+            e.event,
+            e.cpus_open,
+            e.cpus_total,
+            e.reason
+                .as_ref()
+                .map_or(String::new(), |r| format!(": {r}"))
+        );
     }
     for p in &r.programs {
         let what = match &p.error {
@@ -210,4 +251,80 @@ fn print_text(r: &Report) {
             "result: the agent cannot trace syscalls here"
         }
     );
+}
+
+/// Keep this CPU busy so the counters have something to count.
+fn spin(d: std::time::Duration) {
+    let until = std::time::Instant::now() + d;
+    let mut x = 0u64;
+    while std::time::Instant::now() < until {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+fn pmu_report(
+    pmu: &Result<crate::pmu::Pmu, String>,
+    feature_up: bool,
+) -> (Item, Vec<PmuEventReport>) {
+    let p = match pmu {
+        Err(why) => {
+            let item = Item {
+                name: "pmu",
+                ok: false,
+                detail: format!("hardware counters are off: {why}"),
+            };
+            let events = archscope_common::PmuEvent::ALL
+                .iter()
+                .map(|e| PmuEventReport {
+                    event: e.name(),
+                    available: false,
+                    cpus_open: 0,
+                    cpus_total: 0,
+                    reason: Some(why.clone()),
+                })
+                .collect();
+            return (item, events);
+        }
+        Ok(p) => p,
+    };
+    let status = p.status();
+    let events: Vec<PmuEventReport> = status
+        .iter()
+        .map(|s| PmuEventReport {
+            event: s.event.name(),
+            available: s.state.is_ok(),
+            cpus_open: s.cpus_open,
+            cpus_total: s.cpus_total,
+            reason: s.state.clone().err(),
+        })
+        .collect();
+    let mut pmus: Vec<String> = p
+        .plan
+        .cpus
+        .iter()
+        .map(|c| {
+            let uarch = c
+                .pmu_name
+                .as_deref()
+                .map_or(String::new(), |n| format!(", {n}"));
+            format!("{} ({} table, {}{uarch})", c.pmu, c.table, c.model)
+        })
+        .collect();
+    pmus.dedup();
+    let working = events.iter().filter(|e| e.available).count();
+    let item = Item {
+        name: "pmu",
+        ok: working > 0,
+        detail: format!(
+            "{}: {working} of {} events count; per container {}",
+            pmus.join(", "),
+            events.len(),
+            if feature_up {
+                "via sched_switch"
+            } else {
+                "off (see program archscope_sched_switch)"
+            }
+        ),
+    };
+    (item, events)
 }

@@ -23,7 +23,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     privileges::require_for_run().map_err(UsageError::from)?;
     let arch = Arch::running().context("unsupported architecture")?;
     let tracefs = Tracefs::find_or_mount(cfg.tracefs.as_deref()).map_err(|e| e.to_string());
-    let probes = Probes::load(&cfg, Some(arch), tracefs.as_ref().map_err(Clone::clone));
+    // The counters live in this process's namespaces, so the PMU is read from its own /sys.
+    // Why it is off is logged once, with the program it disables (probes).
+    let pmu = crate::pmu::Pmu::open(std::path::Path::new("/"), arch.uname());
+    let probes = Probes::load(
+        &cfg,
+        Some(arch),
+        tracefs.as_ref().map_err(Clone::clone),
+        pmu.as_ref().map_err(Clone::clone),
+    );
     if let Some(e) = &probes.object_error {
         tracing::error!("{e}");
     }
@@ -74,6 +82,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         Labeler::new(containerd).with_kubernetes(kubernetes),
         cfg.max_series_per_metric,
         node.as_ref(),
+        pmu.ok(),
     ));
 
     rt.block_on(async move {

@@ -3,16 +3,19 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use archscope_common::Loss;
+use std::collections::HashMap;
+
+use archscope_common::{Loss, PmuKey, PmuValue};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::budget::Budget;
 use super::model::{Family, Series, Snapshot, Value, label};
 use super::names;
+use super::pmu::PmuCollect;
 use crate::arch::syscalls::SyscallTable;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
-use crate::probes::{Feature, Probes, net, syscalls};
+use crate::probes::{self, Feature, Probes, net, syscalls};
 
 pub struct Collector {
     inner: Mutex<Inner>,
@@ -29,8 +32,10 @@ struct Inner {
     sys: Option<System>,
     build: [(&'static str, std::sync::Arc<str>); 3],
     node: Option<crate::collect::model::Labels>,
-    map_reads: u64,
-    map_read_errors: u64,
+    pmu: Option<PmuCollect>,
+    /// Per feature (`Feature as usize`).
+    map_reads: [u64; 4],
+    map_read_errors: [u64; 4],
     scrapes: u64,
     cgroups_forgotten: u64,
     last_duration: f64,
@@ -44,6 +49,7 @@ impl Collector {
         labeler: Labeler,
         max_series: usize,
         node: Option<&crate::node::NodeInfo>,
+        pmu: Option<crate::pmu::Pmu>,
     ) -> Self {
         let node = node.map(|n| n.labels().into_iter().map(|(k, v)| (k, label(v))).collect());
         let kernel = System::kernel_version().unwrap_or_default();
@@ -62,8 +68,9 @@ impl Collector {
                 sys: System::new().ok(),
                 build,
                 node,
-                map_reads: 0,
-                map_read_errors: 0,
+                pmu: pmu.map(PmuCollect::new),
+                map_reads: [0; 4],
+                map_read_errors: [0; 4],
                 scrapes: 0,
                 cgroups_forgotten: 0,
                 last_duration: 0.0,
@@ -100,81 +107,151 @@ impl Inner {
         let mut families = Vec::new();
         let mut losses = [0u64; archscope_common::LOSS_KINDS];
         let mut folded = Vec::new();
-        let sys_up = self.probes.feature_up(Feature::Syscalls);
-        let net_up =
-            self.probes.feature_up(Feature::Tcp) || self.probes.feature_up(Feature::Traffic);
-        if let Some(ebpf) = self.probes.ebpf.as_mut() {
-            self.map_reads += 1;
-            let sys_maps = sys_up.then(|| syscalls::read(ebpf)).transpose();
-            let net_maps = net_up.then(|| net::read(ebpf)).transpose();
+        let (sys_maps, net_maps, pmu_maps) = self.read_maps();
+        if let Some(ebpf) = self.probes.ebpf.as_ref() {
             match syscalls::read_losses(ebpf) {
                 Ok(l) => losses = l,
                 Err(e) => tracing::warn!("reading loss counters: {e}"),
             }
-            let (sys_maps, net_maps) = match (sys_maps, net_maps) {
-                (Ok(s), Ok(n)) => (s, n),
-                (Err(e), _) | (_, Err(e)) => {
-                    self.map_read_errors += 1;
-                    tracing::warn!("reading maps: {e}");
-                    (None, None)
+        }
+        let ids = sys_maps
+            .iter()
+            .flat_map(|m| {
+                m.stats
+                    .keys()
+                    .map(|k| k.cgroup_id)
+                    .chain(m.errnos.keys().map(|k| k.cgroup_id))
+            })
+            .chain(
+                net_maps
+                    .iter()
+                    .flat_map(|m| m.tcp.keys().chain(m.traffic.keys()).copied()),
+            )
+            .chain(pmu_maps.iter().flat_map(|m| m.keys().map(|k| k.cgroup_id)));
+        let gone = if sys_maps.is_some() || net_maps.is_some() || pmu_maps.is_some() {
+            self.cgroups.refresh(ids)
+        } else {
+            Vec::new()
+        };
+        let mut fams = Vec::new();
+        if let Some(maps) = &sys_maps {
+            fams.extend(super::syscalls::families(
+                maps,
+                &self.table,
+                &self.cgroups,
+                &mut self.labeler,
+            ));
+        }
+        if let Some(m) = &net_maps {
+            fams.extend(super::net::families(m, &self.cgroups, &mut self.labeler));
+        }
+        match self.pmu.as_mut() {
+            Some(p) => {
+                let avail = p.read();
+                families.extend(p.cpu_families(&avail));
+                if let Some(maps) = &pmu_maps {
+                    fams.extend(p.cgroup_families(maps, &avail, &self.cgroups, &mut self.labeler));
                 }
-            };
-            let ids: Vec<u64> = sys_maps
-                .iter()
-                .flat_map(|m| {
-                    m.stats
-                        .keys()
-                        .map(|k| k.cgroup_id)
-                        .chain(m.errnos.keys().map(|k| k.cgroup_id))
-                })
-                .chain(
-                    net_maps
-                        .iter()
-                        .flat_map(|m| m.tcp.keys().chain(m.traffic.keys()).copied()),
-                )
-                .collect();
-            let gone = self.cgroups.refresh(ids);
-            let mut fams = Vec::new();
-            if let Some(m) = &sys_maps {
-                fams.extend(super::syscalls::families(
-                    m,
-                    &self.table,
-                    &self.cgroups,
-                    &mut self.labeler,
-                ));
+                families.extend(p.status_families());
             }
-            if let Some(m) = &net_maps {
-                fams.extend(super::net::families(m, &self.cgroups, &mut self.labeler));
-            }
-            for mut f in fams {
-                folded.push((f.name, self.budget.apply(&mut f)));
-                families.push(f);
-            }
-            if !gone.is_empty() {
-                for (_, path) in &gone {
-                    self.budget.release("cgroup", path);
-                    self.labeler.forget(path);
-                }
-                let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
-                let mut n = 0;
-                if let Some(m) = &sys_maps {
-                    match syscalls::forget_cgroups(ebpf, &ids, m) {
-                        Ok(k) => n += k,
-                        Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
-                    }
-                }
-                if net_maps.is_some() {
-                    match net::forget_cgroups(ebpf, &ids) {
-                        Ok(k) => n += k,
-                        Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
-                    }
-                }
-                self.cgroups_forgotten += n as u64;
-            }
+            None => families.push(super::pmu::unavailable_family()),
+        }
+        for mut f in fams {
+            folded.push((f.name, self.budget.apply(&mut f)));
+            families.push(f);
+        }
+        if !gone.is_empty() {
+            self.forget(&gone, sys_maps.as_ref(), net_maps.is_some(), pmu_maps.as_ref());
         }
         families.extend(self.health(&losses, &folded));
         self.last_duration = started.elapsed().as_secs_f64();
         Snapshot { families }
+    }
+
+    /// One read of each collecting feature's maps.
+    fn read_maps(
+        &mut self,
+    ) -> (
+        Option<syscalls::SyscallMaps>,
+        Option<net::NetMaps>,
+        Option<HashMap<PmuKey, PmuValue>>,
+    ) {
+        let sys_up = self.probes.feature_up(Feature::Syscalls);
+        let tcp_up = self.probes.feature_up(Feature::Tcp);
+        let traffic_up = self.probes.feature_up(Feature::Traffic);
+        let pmu_up = self.probes.feature_up(Feature::Pmu);
+        let Some(ebpf) = self.probes.ebpf.as_ref() else {
+            return (None, None, None);
+        };
+        let (reads, errors) = (&mut self.map_reads, &mut self.map_read_errors);
+        let mut count = |f: Feature, failed: Option<&String>| {
+            reads[f as usize] += 1;
+            if let Some(e) = failed {
+                errors[f as usize] += 1;
+                tracing::warn!("reading {} maps: {e}", f.name());
+            }
+        };
+        let sys = sys_up.then(|| syscalls::read(ebpf)).and_then(|r| {
+            count(Feature::Syscalls, r.as_ref().err());
+            r.ok()
+        });
+        // One read serves both network features.
+        let net = (tcp_up || traffic_up)
+            .then(|| net::read(ebpf))
+            .and_then(|r| {
+                for (f, up) in [(Feature::Tcp, tcp_up), (Feature::Traffic, traffic_up)] {
+                    if up {
+                        count(f, r.as_ref().err());
+                    }
+                }
+                r.ok()
+            });
+        let pmu = pmu_up.then(|| probes::pmu::read(ebpf)).and_then(|r| {
+            count(Feature::Pmu, r.as_ref().err());
+            r.ok()
+        });
+        (sys, net, pmu)
+    }
+
+    /// Drop what is kept of cgroups gone past their grace period: series budget, labels,
+    /// kernel map entries.
+    fn forget(
+        &mut self,
+        gone: &[(u64, std::sync::Arc<str>)],
+        sys: Option<&syscalls::SyscallMaps>,
+        net: bool,
+        pmu: Option<&HashMap<PmuKey, PmuValue>>,
+    ) {
+        for (_, path) in gone {
+            self.budget.release("cgroup", path);
+            self.labeler.forget(path);
+        }
+        let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
+        let Some(ebpf) = self.probes.ebpf.as_mut() else {
+            return;
+        };
+        if let Some(maps) = sys {
+            match syscalls::forget_cgroups(ebpf, &ids, maps) {
+                Ok(n) => self.cgroups_forgotten += n as u64,
+                Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
+            }
+        }
+        if net {
+            match net::forget_cgroups(ebpf, &ids) {
+                Ok(n) => self.cgroups_forgotten += n as u64,
+                Err(e) => tracing::warn!("dropping network entries of removed cgroups: {e}"),
+            }
+        }
+        if let Some(maps) = pmu {
+            let keys: Vec<PmuKey> = maps.keys().copied().collect();
+            match probes::pmu::forget_cgroups(ebpf, &ids, &keys) {
+                Ok(n) => self.cgroups_forgotten += n as u64,
+                Err(e) => tracing::warn!("dropping counter entries of removed cgroups: {e}"),
+            }
+        }
+        if let Some(p) = self.pmu.as_mut() {
+            p.forget(&ids);
+        }
     }
 
     fn health(&mut self, losses: &[u64], folded: &[(&'static str, usize)]) -> Vec<Family> {
@@ -236,13 +313,19 @@ impl Inner {
                 })
                 .collect(),
         ));
-        out.push(gauge(
-            &names::MAP_READS,
-            one(Value::Counter(self.map_reads)),
-        ));
+        let per_family = |v: &[u64; 4]| {
+            Feature::ALL
+                .iter()
+                .map(|f| Series {
+                    labels: vec![("family", label(f.name()))],
+                    value: Value::Counter(v[*f as usize]),
+                })
+                .collect()
+        };
+        out.push(gauge(&names::MAP_READS, per_family(&self.map_reads)));
         out.push(gauge(
             &names::MAP_READ_ERRORS,
-            one(Value::Counter(self.map_read_errors)),
+            per_family(&self.map_read_errors),
         ));
         out.push(gauge(
             &names::SNAPSHOT_DURATION,
@@ -305,8 +388,8 @@ fn metadata_families<V: Clone>(
     source: &'static str,
     shared: &crate::identity::source::Shared<V>,
 ) -> Vec<Family> {
-    let (s, len, capacity) = (&shared.stats, shared.len(), shared.capacity);
     use std::sync::atomic::Ordering::Relaxed;
+    let (s, len, capacity) = (&shared.stats, shared.len(), shared.capacity);
     let fam = |def: &names::MetricDef, v: Value| Family {
         series: vec![Series {
             labels: vec![("source", label(source))],

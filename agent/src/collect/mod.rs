@@ -5,6 +5,7 @@ mod kubernetes;
 pub mod model;
 pub mod names;
 mod net;
+mod pmu;
 mod syscalls;
 
 pub mod collector;

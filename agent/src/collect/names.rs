@@ -113,6 +113,130 @@ pub const NETWORK_PACKETS: MetricDef = def(
      direction.",
     None,
     Kind::Counter,
+// Hardware counters (index = PmuEvent slot; absent events have no series)
+pub const CPU_PMU: [MetricDef; archscope_common::PMU_SLOTS] = [
+    def(
+        "cpu_cycles",
+        "CPU cycles, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_instructions",
+        "Instructions retired, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_cache_references",
+        "Cache references (the PMU's generic cache-references: L1D accesses on arm64, L2 on Sunway core4), per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_cache_misses",
+        "Cache misses (the PMU's generic cache-misses: L1D refills on arm64), per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_branch_instructions",
+        "Branch instructions retired, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_branch_misses",
+        "Mispredicted branches, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_stalled_cycles_frontend",
+        "Cycles stalled in the front end, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_stalled_cycles_backend",
+        "Cycles stalled in the back end, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cpu_llc_misses",
+        "Last-level cache read misses, per CPU; scaled by enabled/running time when the PMU multiplexed the counter.",
+        None,
+        Kind::Counter,
+    ),
+];
+pub const CGROUP_PMU: [MetricDef; archscope_common::PMU_SLOTS] = [
+    def(
+        "cgroup_cpu_cycles",
+        "CPU cycles while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_instructions",
+        "Instructions retired while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_cache_references",
+        "Cache references (the PMU's generic cache-references: L1D accesses on arm64, L2 on Sunway core4) while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_cache_misses",
+        "Cache misses (the PMU's generic cache-misses: L1D refills on arm64) while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_branch_instructions",
+        "Branch instructions retired while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_branch_misses",
+        "Mispredicted branches while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_stalled_cycles_frontend",
+        "Cycles stalled in the front end while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_stalled_cycles_backend",
+        "Cycles stalled in the back end while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+    def(
+        "cgroup_cpu_llc_misses",
+        "Last-level cache read misses while the cgroup's tasks ran, charged at context switches; scaled by enabled/running time.",
+        None,
+        Kind::Counter,
+    ),
+];
+pub const PMU_AVAILABLE: MetricDef = def(
+    "pmu_counter_available",
+    "1 if the hardware event counts on this node, 0 if it is missing (see `agent check`).",
+    None,
+    Kind::Gauge,
+);
+pub const PMU_RUNNING_RATIO: MetricDef = def(
+    "pmu_counter_running_ratio",
+    "Share of its enabled time the counter was on the PMU (below 1: multiplexed, counts scaled).",
+    None,
+    Kind::Gauge,
 );
 
 // The node
@@ -297,6 +421,26 @@ pub const ALL: &[&MetricDef] = &[
     &TCP_RETRANSMITS,
     &NETWORK_IO,
     &NETWORK_PACKETS,
+    &CPU_PMU[0],
+    &CPU_PMU[1],
+    &CPU_PMU[2],
+    &CPU_PMU[3],
+    &CPU_PMU[4],
+    &CPU_PMU[5],
+    &CPU_PMU[6],
+    &CPU_PMU[7],
+    &CPU_PMU[8],
+    &CGROUP_PMU[0],
+    &CGROUP_PMU[1],
+    &CGROUP_PMU[2],
+    &CGROUP_PMU[3],
+    &CGROUP_PMU[4],
+    &CGROUP_PMU[5],
+    &CGROUP_PMU[6],
+    &CGROUP_PMU[7],
+    &CGROUP_PMU[8],
+    &PMU_AVAILABLE,
+    &PMU_RUNNING_RATIO,
     &NODE_INFO,
     &BUILD_INFO,
     &PROGRAM_UP,
@@ -327,3 +471,17 @@ pub const ALL: &[&MetricDef] = &[
 
 /// Labels of the overflow series: every label of the folded series takes this value.
 pub const OVERFLOW: &str = "__overflow__";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pmu_metrics_follow_the_slot_order() {
+        for e in archscope_common::PmuEvent::ALL {
+            assert_eq!(super::CPU_PMU[e as usize].name, format!("cpu_{}", e.name()));
+            assert_eq!(
+                super::CGROUP_PMU[e as usize].name,
+                format!("cgroup_cpu_{}", e.name())
+            );
+        }
+    }
+}

@@ -3,9 +3,9 @@
 //! host's `/` mounted elsewhere (a DaemonSet mounts it at `/host`), or a dump of another
 //! machine's /proc and /sys. Figures follow what `lscpu` prints for the same files.
 mod cache;
-mod cpuinfo;
-mod cpuset;
-mod models;
+pub(crate) mod cpuinfo;
+pub(crate) mod cpuset;
+pub(crate) mod models;
 mod os;
 #[cfg(test)]
 mod tests;

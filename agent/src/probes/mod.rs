@@ -3,6 +3,7 @@
 //! the log (once) and the `archscope_program_up` metric.
 pub mod cgroup;
 pub mod net;
+pub mod pmu;
 pub mod syscalls;
 
 use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, TracePoint};
@@ -10,6 +11,7 @@ use aya::{Ebpf, EbpfLoader};
 
 use crate::arch::Arch;
 use crate::config::Config;
+use crate::pmu::Pmu;
 use crate::tracefs::Tracefs;
 
 /// The eBPF object built from ebpf/probes, embedded at build time.
@@ -23,16 +25,24 @@ pub enum Feature {
     Tcp,
     /// TCP/UDP bytes and packets.
     Traffic,
+    /// Hardware counters per cgroup (sched_switch reading the per-CPU counters).
+    Pmu,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 3] = [Feature::Syscalls, Feature::Tcp, Feature::Traffic];
+    pub const ALL: [Feature; 4] = [
+        Feature::Syscalls,
+        Feature::Tcp,
+        Feature::Traffic,
+        Feature::Pmu,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Feature::Syscalls => "syscalls",
             Feature::Tcp => "tcp",
             Feature::Traffic => "traffic",
+            Feature::Pmu => "pmu",
         }
     }
 }
@@ -116,6 +126,15 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         hook: Hook::CgroupSkb { egress: false },
         required: true,
     },
+    ProgramSpec {
+        name: "archscope_sched_switch",
+        feature: Feature::Pmu,
+        hook: Hook::Tracepoint {
+            category: "sched",
+            name: "sched_switch",
+        },
+        required: true,
+    },
 ];
 
 #[derive(Debug, Clone)]
@@ -143,7 +162,13 @@ pub struct Probes {
 impl Probes {
     /// Load the object with the layouts found in tracefs and the configured map sizes, then
     /// load and attach each program. Never fails as a whole: failures are in `status`.
-    pub fn load(cfg: &Config, arch: Option<Arch>, tracefs: Result<&Tracefs, String>) -> Probes {
+    /// `pmu` holds the open per-CPU counters, or why there are none.
+    pub fn load(
+        cfg: &Config,
+        arch: Option<Arch>,
+        tracefs: Result<&Tracefs, String>,
+        pmu: Result<&Pmu, String>,
+    ) -> Probes {
         let syscall_layout = tracefs
             .clone()
             .and_then(|t| syscalls::layout(t).map_err(|e| e.to_string()));
@@ -171,12 +196,22 @@ impl Probes {
         if let Ok(Some(c)) = &compat {
             loader.override_global("COMPAT_LAYOUT", c, true);
         }
+        let pmu_config = archscope_common::PmuConfig {
+            slots: pmu.as_ref().map_or(0, |p| p.slot_mask()),
+            _pad: 0,
+        };
+        loader.override_global("PMU_CONFIG", &pmu_config, true);
         loader
             .map_max_entries("SYSCALL_STATS", cfg.syscall_map_entries)
             .map_max_entries("SYSCALL_ERRNOS", cfg.syscall_map_entries)
             .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries)
             .map_max_entries("TCP_STATS", cfg.cgroup_cache_entries as u32)
-            .map_max_entries("NET_TRAFFIC", cfg.cgroup_cache_entries as u32);
+            .map_max_entries("NET_TRAFFIC", cfg.cgroup_cache_entries as u32)
+            // preallocated: without counters it would only hold memory
+            .map_max_entries(
+                "PMU_STATS",
+                if pmu.is_ok() { cfg.pmu_map_entries } else { 1 },
+            );
         let mut ebpf = match loader.load(OBJECT) {
             Ok(e) => e,
             Err(e) => {
@@ -206,6 +241,8 @@ impl Probes {
             }
             _ => Ok(()),
         };
+        // The counters' fds go into the arrays before the program can read them.
+        let pmu_ready = pmu.and_then(|p| pmu::fill_arrays(&mut ebpf, p));
         let mut out = Vec::new();
         for p in PROGRAMS {
             let prereq = match p.feature {
@@ -216,6 +253,7 @@ impl Probes {
                 Feature::Traffic => v2_only
                     .clone()
                     .and(cgroup2.as_ref().map(|_| ()).map_err(Clone::clone)),
+                Feature::Pmu => pmu_ready.clone(),
             };
             let r = prereq.and_then(|()| attach(&mut ebpf, p, cgroup2.as_deref().ok()));
             if let Err(why) = &r {

@@ -5,8 +5,10 @@
 
 pub mod cgroup;
 pub mod net;
+pub mod pmu;
 pub mod syscalls;
 
 pub use cgroup::*;
 pub use net::*;
+pub use pmu::*;
 pub use syscalls::*;

@@ -155,9 +155,14 @@ pub enum Loss {
     /// The TCP socket map could not take an entry: a connect latency or an open
     /// connection was not tracked.
     SockMapFull = 6,
+    /// The per-cgroup counter map was full: a counter delta was not charged.
+    PmuMapFull = 7,
+    /// A counter could not be read at a context switch (other than "no counter on this
+    /// CPU"): its delta goes to the next reading's cgroup.
+    PmuReadFailed = 8,
 }
 
-pub const LOSS_KINDS: usize = 7;
+pub const LOSS_KINDS: usize = 9;
 
 impl Loss {
     pub const ALL: [Loss; LOSS_KINDS] = [
@@ -168,6 +173,8 @@ impl Loss {
         Loss::ReadFailed,
         Loss::NetMapFull,
         Loss::SockMapFull,
+        Loss::PmuMapFull,
+        Loss::PmuReadFailed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -179,6 +186,8 @@ impl Loss {
             Loss::ReadFailed => "tracepoint_read_failed",
             Loss::NetMapFull => "net_map_full",
             Loss::SockMapFull => "tcp_sock_map_full",
+            Loss::PmuMapFull => "pmu_stats_map_full",
+            Loss::PmuReadFailed => "pmu_read_failed",
         }
     }
 }

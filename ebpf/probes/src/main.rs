@@ -13,6 +13,8 @@ mod cgroup;
 #[cfg(target_arch = "bpf")]
 mod losses;
 #[cfg(target_arch = "bpf")]
+mod pmu;
+#[cfg(target_arch = "bpf")]
 mod syscalls;
 #[cfg(target_arch = "bpf")]
 mod tcp;

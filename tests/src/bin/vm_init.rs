@@ -51,15 +51,36 @@ fn main() {
     }
     let (release, machine) = uname();
     println!("=== kernel {release} {machine}");
+    // xtask's extra boots pass `archscope.tests=<prefix>` (run only those test binaries)
+    // and `archscope.icount=1` (qemu counts instructions: the PMU tests expect IPC 1).
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let param = |k: &str| {
+        cmdline
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    let only = param("archscope.tests");
+    let mut env: Vec<(&str, &str)> = ENV.to_vec();
+    if param("archscope.icount").as_deref() == Some("1") {
+        env.push(("XTASK_VM_ICOUNT", "1"));
+    }
     let mut tests: Vec<PathBuf> = std::fs::read_dir("/tests")
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
+    // test executables are named `<test>-<hash>`
+    tests.retain(|t| {
+        only.as_deref().is_none_or(|p| {
+            t.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{p}-")))
+        })
+    });
     tests.sort();
     for t in &tests {
         println!("=== begin {}", t.display());
         let rc = match Command::new(t)
             .arg("--test-threads=2")
-            .envs(ENV.iter().copied())
+            .envs(env.iter().copied())
             .status()
         {
             Ok(st) => st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),

@@ -18,6 +18,7 @@
 //!   archscope-workload <cgroup.procs> tcp-refused <addr:port> <attempts>
 //!   archscope-workload <cgroup.procs> udp-recv <addr:port> <datagrams>
 //!   archscope-workload <cgroup.procs> udp-send <addr:port> <datagrams> <bytes-each>
+//!   archscope-workload <cgroup.procs> spin <iterations>       (a CPU-bound loop, no syscalls)
 //!
 //! `-` as the cgroup skips the move (used after execve, already inside).
 use std::ffi::CString;
@@ -178,6 +179,13 @@ fn main() {
             num(4),
             args.get(5).and_then(|s| s.parse().ok()),
         ),
+        "spin" => {
+            let mut x = 0u64;
+            for i in 0..num(3) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+            std::hint::black_box(x);
+        }
         other => panic!("unknown scenario {other}"),
     }
 }

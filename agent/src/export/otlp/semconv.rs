@@ -65,6 +65,79 @@ const METRICS: &[(&str, OtlpMetric)] = &[
     (
         "network_packets",
         m("archscope.network.packets", "{packet}"),
+    ("cpu_cycles", m("archscope.cpu.cycles", "{cycle}")),
+    (
+        "cgroup_cpu_cycles",
+        m("archscope.cgroup.cpu.cycles", "{cycle}"),
+    ),
+    (
+        "cpu_instructions",
+        m("archscope.cpu.instructions", "{instruction}"),
+    ),
+    (
+        "cgroup_cpu_instructions",
+        m("archscope.cgroup.cpu.instructions", "{instruction}"),
+    ),
+    (
+        "cpu_cache_references",
+        m("archscope.cpu.cache.references", "{reference}"),
+    ),
+    (
+        "cgroup_cpu_cache_references",
+        m("archscope.cgroup.cpu.cache.references", "{reference}"),
+    ),
+    (
+        "cpu_cache_misses",
+        m("archscope.cpu.cache.misses", "{miss}"),
+    ),
+    (
+        "cgroup_cpu_cache_misses",
+        m("archscope.cgroup.cpu.cache.misses", "{miss}"),
+    ),
+    (
+        "cpu_branch_instructions",
+        m("archscope.cpu.branch.instructions", "{branch}"),
+    ),
+    (
+        "cgroup_cpu_branch_instructions",
+        m("archscope.cgroup.cpu.branch.instructions", "{branch}"),
+    ),
+    (
+        "cpu_branch_misses",
+        m("archscope.cpu.branch.misses", "{miss}"),
+    ),
+    (
+        "cgroup_cpu_branch_misses",
+        m("archscope.cgroup.cpu.branch.misses", "{miss}"),
+    ),
+    (
+        "cpu_stalled_cycles_frontend",
+        m("archscope.cpu.stalled_cycles.frontend", "{cycle}"),
+    ),
+    (
+        "cgroup_cpu_stalled_cycles_frontend",
+        m("archscope.cgroup.cpu.stalled_cycles.frontend", "{cycle}"),
+    ),
+    (
+        "cpu_stalled_cycles_backend",
+        m("archscope.cpu.stalled_cycles.backend", "{cycle}"),
+    ),
+    (
+        "cgroup_cpu_stalled_cycles_backend",
+        m("archscope.cgroup.cpu.stalled_cycles.backend", "{cycle}"),
+    ),
+    ("cpu_llc_misses", m("archscope.cpu.llc.misses", "{miss}")),
+    (
+        "cgroup_cpu_llc_misses",
+        m("archscope.cgroup.cpu.llc.misses", "{miss}"),
+    ),
+    (
+        "pmu_counter_available",
+        m("archscope.pmu.counter.available", "1"),
+    ),
+    (
+        "pmu_counter_running_ratio",
+        m("archscope.pmu.counter.running_ratio", "1"),
     ),
     ("node_info", m("archscope.node.info", "1")),
     ("build_info", m("archscope.build.info", "1")),
@@ -155,6 +228,8 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     // process's /proc/PID/cgroup line), nor a syscall.
     ("cgroup", "archscope.cgroup.path"),
     ("syscall", "archscope.syscall.name"),
+    // a logical CPU number, as the convention's cpu.logical_number
+    ("cpu", attr::CPU_LOGICAL_NUMBER),
     // errno names (ENOENT) are this domain's error identifiers.
     ("errno", attr::ERROR_TYPE),
     ("protocol", attr::NETWORK_TRANSPORT),
