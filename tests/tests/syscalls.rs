@@ -219,7 +219,9 @@ fn health_endpoints_and_self_metrics() {
         ),
         Some(0.0)
     );
-    let before = m.value("archscope_map_reads_total", &[("family", "syscalls")]).unwrap();
+    let before = m
+        .value("archscope_map_reads_total", &[("family", "syscalls")])
+        .unwrap();
     let after = agent
         .metrics()
         .value("archscope_map_reads_total", &[("family", "syscalls")])

@@ -161,7 +161,12 @@ impl Inner {
             families.push(f);
         }
         if !gone.is_empty() {
-            self.forget(&gone, sys_maps.as_ref(), net_maps.is_some(), pmu_maps.as_ref());
+            self.forget(
+                &gone,
+                sys_maps.as_ref(),
+                net_maps.is_some(),
+                pmu_maps.as_ref(),
+            );
         }
         families.extend(self.health(&losses, &folded));
         self.last_duration = started.elapsed().as_secs_f64();

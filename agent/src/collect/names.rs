@@ -113,6 +113,8 @@ pub const NETWORK_PACKETS: MetricDef = def(
      direction.",
     None,
     Kind::Counter,
+);
+
 // Hardware counters (index = PmuEvent slot; absent events have no series)
 pub const CPU_PMU: [MetricDef; archscope_common::PMU_SLOTS] = [
     def(

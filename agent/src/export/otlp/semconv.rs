@@ -65,6 +65,7 @@ const METRICS: &[(&str, OtlpMetric)] = &[
     (
         "network_packets",
         m("archscope.network.packets", "{packet}"),
+    ),
     ("cpu_cycles", m("archscope.cpu.cycles", "{cycle}")),
     (
         "cgroup_cpu_cycles",
