@@ -22,6 +22,14 @@ const RETRANS: &str = "archscope_tcp_retransmits_total";
 const CONNECT_COUNT: &str = "archscope_tcp_connect_duration_seconds_count";
 const SRTT_COUNT: &str = "archscope_tcp_smoothed_rtt_seconds_count";
 
+/// One test (one agent and its traffic) at a time: two cores shared by parallel
+/// transfers starve peers into spurious retransmissions.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Two network namespaces joined by a veth pair, removed on drop.
 struct Veth {
     ns: [String; 2],
@@ -156,26 +164,27 @@ fn tcp_exchange(
         v(m, CLOSED, srv_cg, &[]) == C as f64
             && v(m, CLOSED, cli_cg, &[]) == C as f64
             && v(m, FAILURES, cli_cg, &[("reason", "refused")]) == K as f64
-            && io(m, srv_cg, "tcp", "receive") == (N * C) as f64
+            && io(m, srv_cg, "tcp", "receive") >= (N * C) as f64
     });
-    // bytes: exact on both sides, nothing back but ACKs and FINs. The sender's count
-    // includes payload it resent, so it is exact only when nothing was retransmitted
-    // (a starved loopback or veth peer can make the RTO fire).
+    // bytes: exact on both sides, nothing back but ACKs and FINs. Byte counters count
+    // payload as it crosses the socket's cgroup hooks, so a resent segment counts again
+    // on both ends: exact when the sender resent nothing (a starved peer can make the
+    // retransmit timer fire; then the counts may only exceed the payload).
     let resent = v(&m, RETRANS, cli_cg, &[]);
-    let sent = io(&m, cli_cg, "tcp", "transmit");
+    let (sent, got) = (
+        io(&m, cli_cg, "tcp", "transmit"),
+        io(&m, srv_cg, "tcp", "receive"),
+    );
     if resent == 0.0 {
         assert_eq!(sent, (N * C) as f64, "client sent");
+        assert_eq!(got, (N * C) as f64, "server received");
     } else {
+        eprintln!("{resent} retransmissions: sent {sent}, received {got}");
         assert!(
-            sent > (N * C) as f64,
-            "client sent {sent} with {resent} retransmits"
+            sent > (N * C) as f64 && got >= (N * C) as f64,
+            "{sent} {got}"
         );
     }
-    assert_eq!(
-        io(&m, srv_cg, "tcp", "receive"),
-        (N * C) as f64,
-        "server received"
-    );
     assert_eq!(
         io(&m, srv_cg, "tcp", "transmit"),
         0.0,
@@ -220,6 +229,7 @@ fn tcp_exchange(
 
 #[test]
 fn tcp_between_namespaces_over_veth() {
+    let _serial = serial();
     if skip_under_emulation() {
         return; // the VM has no `ip`; tcp_over_loopback covers the programs there
     }
@@ -239,6 +249,7 @@ fn tcp_between_namespaces_over_veth() {
 
 #[test]
 fn tcp_over_loopback() {
+    let _serial = serial();
     let agent = Agent::start(&[]);
     let (srv_cg, cli_cg) = (Cgroup::new("lo-server"), Cgroup::new("lo-client"));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -265,6 +276,7 @@ fn tcp_over_loopback() {
 
 #[test]
 fn retransmits_charged_to_the_sender_under_loss() {
+    let _serial = serial();
     if skip_under_emulation() {
         return;
     }
@@ -314,8 +326,10 @@ fn retransmits_charged_to_the_sender_under_loss() {
         0.0,
         "the receiver retransmitted"
     );
-    // The receiver gets every byte once; the sender's count includes what it resent.
-    assert_eq!(io(&m, &srv_cg, "tcp", "receive"), N as f64);
+    // Both ends count resent payload again (the receiver's hook runs before TCP drops a
+    // duplicate), so under loss both may exceed the payload, never fall short.
+    let got = io(&m, &srv_cg, "tcp", "receive");
+    assert!(got >= N as f64, "received {got} < {N}");
     let sent = io(&m, &cli_cg, "tcp", "transmit");
     assert!(sent >= N as f64, "sent {sent} < {N}");
     eprintln!("4 MB under 20% loss: {retrans} retransmits, {sent} payload bytes sent");
@@ -323,6 +337,7 @@ fn retransmits_charged_to_the_sender_under_loss() {
 
 #[test]
 fn udp_between_namespaces_over_veth() {
+    let _serial = serial();
     if skip_under_emulation() {
         return;
     }
