@@ -19,34 +19,90 @@ const QEMU_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const LOONGARCH_INITRD_ADDR: u64 = 0x800_0000;
 const LOONGARCH_INITRD_MAX: u64 = 16 << 20;
 
-pub fn run(t: Target) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let (name, kernel) = match t {
+/// Console markers around the results document that `vm-bench` prints.
+const BENCH_BEGIN: &str = "=== bench-json begin";
+const BENCH_END: &str = "=== bench-json end";
+
+fn kernel_of(t: Target) -> anyhow::Result<(&'static str, PathBuf)> {
+    Ok(match t {
         Target::Aarch64 => ("arm64", arm64_kernel()?),
         Target::Loongarch64 => ("loongarch64", kernel::loongarch64()?),
-        Target::X86_64 => bail!("vm-test boots another architecture: arm64 or loongarch64"),
+        Target::X86_64 => bail!("the VMs boot another architecture: arm64 or loongarch64"),
+    })
+}
+
+/// `cargo xtask vm-bench <arch> --out FILE [-- ARGS]`: boot the same kernel as vm-test, run
+/// `agent bench run --no-save --output json ARGS` as the guest's only job, and write the
+/// results document it prints on the console (between markers) to FILE.
+/// `no_build`: reuse the binaries of the last cross build instead of building.
+pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::Result<()> {
+    let (name, kernel) = kernel_of(t)?;
+    let built = if no_build {
+        let dir = t.out_dir();
+        let bins = vec![dir.join("agent"), dir.join("archscope-vm-init")];
+        if let Some(missing) = bins.iter().find(|b| !b.exists()) {
+            bail!(
+                "{} is not built (run without --no-build)",
+                missing.display()
+            );
+        }
+        cross::Built {
+            bins,
+            tests: Vec::new(),
+        }
+    } else {
+        cross::build_agent_and_init(t)?
     };
-    let built = cross::build(t, true)?;
-    if built.tests.is_empty() {
-        bail!("no integration test executables were built");
-    }
-    // per clone, unlike the shared cache: two clones' runs must not clear each other's
-    let work = crate::target_dir().join(format!("vm-test-{name}"));
+    let work = crate::target_dir().join(format!("vm-bench-{name}"));
     let _ = std::fs::remove_dir_all(&work);
+    let mut cmd = vec!["bench", "run", "--no-save", "--output", "json"];
+    cmd.extend(args.iter().map(String::as_str));
+    std::fs::create_dir_all(work.join("root/etc"))?;
+    std::fs::write(work.join("root/etc/xtask-bench"), cmd.join("\n"))?;
     let initrd = initramfs(&work, t, &built)?;
+    let mut qemu = qemu_for(t, &kernel, &initrd)?;
+    eprintln!(
+        "vm-bench: booting {} to run `agent {}`",
+        kernel.display(),
+        cmd.join(" ")
+    );
+    let (console, timed_out) = run_qemu(&mut qemu)?;
+    std::fs::write(work.join("console.log"), console.as_bytes())?;
+    if timed_out {
+        bail!("vm-bench {name}: qemu killed after {QEMU_TIMEOUT:?}");
+    }
+    let text = console.replace('\r', "");
+    let json = text
+        .split_once(BENCH_BEGIN)
+        .and_then(|(_, rest)| rest.split_once(BENCH_END))
+        .map(|(doc, _)| doc.trim())
+        .context("the guest printed no results document (see the console log)")?;
+    let doc: serde_json::Value =
+        serde_json::from_str(json).context("the guest's results document")?;
+    std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")?;
+    eprintln!(
+        "vm-bench {name}: {} benchmarks written to {} (console log: {})",
+        doc["benchmarks"].as_array().map_or(0, Vec::len),
+        out.display(),
+        work.join("console.log").display()
+    );
+    Ok(())
+}
+
+fn qemu_for(t: Target, kernel: &Path, initrd: &Path) -> anyhow::Result<Command> {
     let mut qemu = match t {
         Target::Aarch64 => {
             let mut c = Command::new("qemu-system-aarch64");
             c.args(["-M", "virt", "-cpu", "max", "-smp", "2", "-m", "1024"])
                 .arg("-kernel")
-                .arg(&kernel)
+                .arg(kernel)
                 .arg("-initrd")
-                .arg(&initrd)
+                .arg(initrd)
                 .args(["-append", "console=ttyAMA0 rdinit=/init quiet"]);
             c
         }
         _ => {
-            let size = std::fs::metadata(&initrd)?.len();
+            let size = std::fs::metadata(initrd)?.len();
             if size > LOONGARCH_INITRD_MAX {
                 bail!(
                     "{} is {size} bytes, over the 16 MiB initrd window of qemu-virt72.dts",
@@ -57,7 +113,7 @@ pub fn run(t: Target) -> anyhow::Result<()> {
             let mut c = Command::new("qemu-system-loongarch64");
             c.args(["-M", "virt", "-cpu", "la464", "-smp", "1", "-m", "1024"])
                 .arg("-kernel")
-                .arg(&kernel)
+                .arg(kernel)
                 .arg("-device")
                 .arg(format!(
                     "loader,file={},addr={LOONGARCH_INITRD_ADDR:#x},force-raw=on",
@@ -67,6 +123,21 @@ pub fn run(t: Target) -> anyhow::Result<()> {
         }
     };
     qemu.args(["-nographic", "-no-reboot"]);
+    Ok(qemu)
+}
+
+pub fn run(t: Target) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (name, kernel) = kernel_of(t)?;
+    let built = cross::build(t, true)?;
+    if built.tests.is_empty() {
+        bail!("no integration test executables were built");
+    }
+    // per clone, unlike the shared cache: two clones' runs must not clear each other's
+    let work = crate::target_dir().join(format!("vm-test-{name}"));
+    let _ = std::fs::remove_dir_all(&work);
+    let initrd = initramfs(&work, t, &built)?;
+    let mut qemu = qemu_for(t, &kernel, &initrd)?;
     eprintln!(
         "vm-test: booting {} ({} test binaries)",
         kernel.display(),
