@@ -37,6 +37,7 @@ pub struct Side {
 /// An architecture (latest results of it in `dir`), a results file, or a directory (its
 /// latest results).
 pub fn resolve(arg: &str, dir: &Path) -> Result<Side, UsageError> {
+    check_arg(arg)?;
     let p = PathBuf::from(arg);
     if p.is_file() {
         let r = Results::read(&p).map_err(|e| UsageError(e.to_string()))?;
@@ -57,7 +58,8 @@ pub fn resolve(arg: &str, dir: &Path) -> Result<Side, UsageError> {
              x86_64, aarch64, loongarch64, sw_64) nor a results file or directory"
         )));
     };
-    match latest_in(dir, Some(g)).map_err(|e| UsageError(format!("compare: results dir {e}")))? {
+    // a missing directory holds no results either
+    match latest_in(dir, Some(g)).ok().flatten() {
         Some((f, r)) => Ok(side(r, f.display().to_string())),
         None => Err(UsageError(format!(
             "compare: no {g} results in {} (run `agent bench run` on a {g} node, or name a \
@@ -65,6 +67,17 @@ pub fn resolve(arg: &str, dir: &Path) -> Result<Side, UsageError> {
             dir.display()
         ))),
     }
+}
+
+/// An argument is an existing path or an architecture name.
+pub fn check_arg(arg: &str) -> Result<(), UsageError> {
+    if Path::new(arg).exists() || goarch(arg).is_some() {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "compare: `{arg}` is neither an architecture (amd64, arm64, loong64, sw64 or \
+         x86_64, aarch64, loongarch64, sw_64) nor a results file or directory"
+    )))
 }
 
 pub fn side(results: Results, origin: String) -> Side {

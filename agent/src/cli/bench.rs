@@ -244,6 +244,8 @@ fn compare_cmd(a: CompareArgs) -> anyhow::Result<()> {
             },
         )?
     } else {
+        compare::check_arg(&a.a)?;
+        compare::check_arg(&a.b)?;
         (compare::resolve(&a.a, &dir)?, compare::resolve(&a.b, &dir)?)
     };
     let c = compare::compare(
