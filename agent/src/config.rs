@@ -28,6 +28,7 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_KUBERNETES",
     "ARCHSCOPE_KUBECONFIG",
     "ARCHSCOPE_KUBERNETES_POD_LABELS",
+    "ARCHSCOPE_BENCH_RESULTS_DIR",
 ];
 
 const DEFAULT_POD_LABELS: &[&str] = &[
@@ -77,6 +78,7 @@ pub struct FileConfig {
     pub container_grace_period: Option<String>,
     pub tracefs: Option<PathBuf>,
     pub host_root: Option<PathBuf>,
+    pub bench_results_dir: Option<PathBuf>,
     pub containerd_socket: Option<PathBuf>,
     pub metadata_cache_entries: Option<u64>,
     pub cgroup_mode: Option<String>,
@@ -133,6 +135,9 @@ pub struct Overrides {
     /// The host's / as the agent sees it, for node identity (a DaemonSet mounts it at /host) [default: /]
     #[arg(long, env = "ARCHSCOPE_HOST_ROOT", value_name = "DIR")]
     pub host_root: Option<PathBuf>,
+    /// `agent bench` results served at /api/v1/bench and as archscope_bench_* [default: /var/lib/archscope/bench as root]
+    #[arg(long, env = "ARCHSCOPE_BENCH_RESULTS_DIR", value_name = "DIR")]
+    pub bench_results_dir: Option<PathBuf>,
     /// containerd's API socket for container names and pod labels; "" turns it off [default: /run/containerd/containerd.sock]
     #[arg(
         long,
@@ -180,6 +185,8 @@ pub struct Config {
     pub container_grace_period: Duration,
     pub tracefs: Option<PathBuf>,
     pub host_root: PathBuf,
+    /// `agent bench` results directory (served over HTTP and as series).
+    pub bench_results_dir: PathBuf,
     /// None: metadata from containerd is off.
     pub containerd_socket: Option<PathBuf>,
     pub metadata_cache_entries: usize,
@@ -206,6 +213,7 @@ impl Default for Config {
             container_grace_period: Duration::from_secs(60),
             tracefs: None,
             host_root: PathBuf::from("/"),
+            bench_results_dir: crate::bench::schema::default_dir_without_env(),
             containerd_socket: Some(PathBuf::from("/run/containerd/containerd.sock")),
             metadata_cache_entries: 16_384,
             cgroup_mode: CgroupMode::Auto,
@@ -368,6 +376,11 @@ impl Config {
             container_grace_period,
             tracefs: o.tracefs.clone().or(f.tracefs),
             host_root: o.host_root.clone().or(f.host_root).unwrap_or(d.host_root),
+            bench_results_dir: o
+                .bench_results_dir
+                .clone()
+                .or(f.bench_results_dir)
+                .unwrap_or(d.bench_results_dir),
             containerd_socket: match o.containerd_socket.clone().or(f.containerd_socket) {
                 Some(p) if p.as_os_str().is_empty() => None,
                 Some(p) => Some(p),

@@ -1,5 +1,6 @@
 //! `agent`: parse the command line and dispatch; nothing else.
 mod arch;
+mod bench;
 mod btf;
 mod cli;
 mod collect;
@@ -45,6 +46,10 @@ pub fn init_logging(filter: &str) {
 }
 
 fn main() -> ExitCode {
+    // The child that `agent bench`'s process.spawn benchmark execs: exit at once.
+    if std::env::var_os(bench::workloads_os::NOOP_ENV).is_some() {
+        return ExitCode::SUCCESS;
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         cli::Command::Run(a) => cli::run::run(a),
         cli::Command::Check(a) => cli::check::check(a),
         cli::Command::Node(a) => cli::node::node(a),
+        cli::Command::Bench(a) => cli::bench::bench(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

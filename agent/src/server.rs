@@ -1,22 +1,28 @@
 //! HTTP: /metrics (OpenMetrics text), /healthz (the process serves), /readyz (the
-//! syscall programs are attached and collecting).
+//! syscall programs are attached and collecting), and the bench API:
+//! GET /api/v1/bench/latest (the newest results document, 404 without one) and
+//! POST /api/v1/bench/run?quick=true&bench=a,b (run the suite now, store and return it;
+//! 409 while a run is in progress).
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::collect::Collector;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const JSON: &str = "application/json";
 
 pub fn router(collector: Arc<Collector>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
+        .route("/api/v1/bench/latest", get(bench_latest))
+        .route("/api/v1/bench/run", post(bench_run))
         .with_state(collector)
 }
 
@@ -37,5 +43,76 @@ async fn ready(State(c): State<Arc<Collector>>) -> Response {
             "syscall tracing is not attached; see `agent check`\n",
         )
             .into_response()
+    }
+}
+
+fn json(doc: &crate::bench::schema::Results) -> Response {
+    match serde_json::to_string(doc) {
+        Ok(s) => ([(header::CONTENT_TYPE, JSON)], s).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn bench_latest(State(c): State<Arc<Collector>>) -> Response {
+    let Some(latest) = c.bench().cloned() else {
+        return (StatusCode::NOT_FOUND, "bench results are not served\n").into_response();
+    };
+    match tokio::task::spawn_blocking(move || latest.get()).await {
+        Ok(Some(r)) => json(&r),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "no bench results yet: run `agent bench run` on this node or POST /api/v1/bench/run\n",
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RunQuery {
+    #[serde(default)]
+    quick: bool,
+    #[serde(default)]
+    bench: Option<String>,
+}
+
+async fn bench_run(State(c): State<Arc<Collector>>, q: Query<RunQuery>) -> Response {
+    let Some(latest) = c.bench().cloned() else {
+        return (StatusCode::NOT_FOUND, "bench results are not served\n").into_response();
+    };
+    let Ok(_guard) = latest.running.try_lock() else {
+        return (StatusCode::CONFLICT, "a bench run is already in progress\n").into_response();
+    };
+    let names: Vec<String> = q
+        .bench
+        .as_deref()
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let defs = match crate::bench::suite::select(&names) {
+        Ok(d) => d,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    let quick = q.quick;
+    let l = Arc::clone(&latest);
+    let result = tokio::task::spawn_blocking(move || {
+        let opts = crate::bench::runner::Options {
+            quick,
+            repetitions: if quick { 5 } else { 9 },
+            warmup: 1,
+            pin: None,
+            host_root: l.host_root.clone(),
+        };
+        let r = crate::bench::runner::run(&defs, &opts, crate::bench::runner::Progress::Quiet)?;
+        r.save(&l.dir)?;
+        anyhow::Ok(r)
+    })
+    .await;
+    match result {
+        Ok(Ok(r)) => json(&r),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("bench run failed: {}\n", crate::probes::chain(e.as_ref())),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }

@@ -119,6 +119,21 @@ pub fn build(t: Target, tests: bool) -> anyhow::Result<Built> {
     Ok(Built { bins, tests })
 }
 
+/// Build `agent` and the VM's init only (for `vm-bench`), in release mode.
+pub fn build_agent_and_init(t: Target) -> anyhow::Result<Built> {
+    let mut c = t.cargo()?;
+    c.args(["build", "--release", "--target", t.triple()])
+        .args(["-p", "archscope-agent", "-p", "archscope-tests"])
+        .args(["--bin", "agent", "--bin", "archscope-vm-init"])
+        // a guest needs no Kubernetes client: saves compiling it for the target
+        .arg("--no-default-features");
+    let bins = executables(&mut c, false)?;
+    Ok(Built {
+        bins,
+        tests: Vec::new(),
+    })
+}
+
 /// Run a cargo build; the executables it names in its compiler-artifact messages, of test
 /// targets or of the others.
 fn executables(c: &mut Command, test: bool) -> anyhow::Result<Vec<PathBuf>> {

@@ -34,6 +34,19 @@ enum Cmd {
     /// Run the kernel integration tests on a real kernel of another architecture under
     /// qemu: arm64 (Debian's kernel) or loongarch64 (built from linux-source-6.12).
     VmTest { arch: String },
+    /// Run `agent bench run` on a real kernel of another architecture under qemu and write
+    /// the results document it prints (arguments after `--` go to `agent bench run`,
+    /// default `--quick`).
+    VmBench {
+        arch: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Use the binaries of the last cross build as they are
+        #[arg(long)]
+        no_build: bool,
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// Build and run `agent run`, passing on any arguments after `--`.
     Run {
         #[arg(long)]
@@ -69,6 +82,21 @@ fn main() -> anyhow::Result<()> {
             let t = cross::Target::parse(&arch)?;
             setup::run(false)?;
             vm::run(t)
+        }
+        Cmd::VmBench {
+            arch,
+            out,
+            no_build,
+            args,
+        } => {
+            let t = cross::Target::parse(&arch)?;
+            setup::run(false)?;
+            let args = if args.is_empty() {
+                vec!["--quick".to_string()]
+            } else {
+                args
+            };
+            vm::bench(t, &out, &args, no_build)
         }
         Cmd::Run { release, args } => {
             setup::run(false)?;

@@ -50,6 +50,8 @@ const PACKAGES: &[&str] = &[
     "libelf-dev",
     "python3-venv",
     "qemu-system-misc",
+    // agent bench's HTML report is opened in headless Chromium by tests/tests/bench.rs
+    "chromium",
 ];
 
 /// PyPI `ziglang`, the C compiler and linker for loongarch64-unknown-linux-musl.

@@ -19,82 +19,73 @@ const QEMU_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const LOONGARCH_INITRD_ADDR: u64 = 0x800_0000;
 const LOONGARCH_INITRD_MAX: u64 = 16 << 20;
 
-pub fn run(t: Target) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let (name, kernel) = match t {
+/// Console markers around the results document that `vm-bench` prints.
+const BENCH_BEGIN: &str = "=== bench-json begin";
+const BENCH_END: &str = "=== bench-json end";
+
+fn kernel_of(t: Target) -> anyhow::Result<(&'static str, PathBuf)> {
+    Ok(match t {
         Target::Aarch64 => ("arm64", arm64_kernel()?),
         Target::Loongarch64 => ("loongarch64", kernel::loongarch64()?),
-        Target::X86_64 => bail!("vm-test boots another architecture: arm64 or loongarch64"),
-    };
-    let built = cross::build(t, true)?;
-    if built.tests.is_empty() {
-        bail!("no integration test executables were built");
-    }
-    // per clone, unlike the shared cache: two clones' runs must not clear each other's
-    let work = crate::target_dir().join(format!("vm-test-{name}"));
-    let _ = std::fs::remove_dir_all(&work);
-    let initrd = initramfs(&work, t, &built)?;
-    eprintln!(
-        "vm-test: booting {} ({} test binaries)",
-        kernel.display(),
-        built.tests.len()
-    );
-    let booted = Instant::now();
-    let (console, timed_out) = run_qemu(&mut qemu_command(t, &kernel, &initrd, None)?)?;
-    std::fs::write(work.join("console.log"), console.as_bytes())?;
-    let (passed, failed) = tally(&console, built.tests.len());
-    println!("vm-test {name}: {passed} passed, {failed} failed");
-    eprintln!(
-        "vm-test {name}: {:.0} s in all, {:.0} s boot and tests (console log: {})",
-        started.elapsed().as_secs_f64(),
-        booted.elapsed().as_secs_f64(),
-        work.join("console.log").display()
-    );
-    if timed_out {
-        bail!("vm-test {name}: qemu killed after {QEMU_TIMEOUT:?}");
-    }
-    if failed > 0 || passed == 0 {
-        bail!("vm-test {name} failed");
-    }
-    if t == Target::Aarch64 {
-        icount_boot(t, &kernel, &initrd, &work, &built)?;
-    }
-    Ok(())
+        Target::X86_64 => bail!("the VMs boot another architecture: arm64 or loongarch64"),
+    })
 }
 
-/// arm64 again, with one CPU and `-icount shift=0`: only then does qemu's PMU count
-/// instructions (and cycles equal them), so the PMU tests can check an exact IPC. Only
-/// the `pmu` test binary runs.
-fn icount_boot(
-    t: Target,
-    kernel: &Path,
-    initrd: &Path,
-    work: &Path,
-    built: &cross::Built,
-) -> anyhow::Result<()> {
-    const TESTS: &str = "pmu";
-    let n = built
-        .tests
-        .iter()
-        .filter(|e| {
-            e.file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{TESTS}-")))
-        })
-        .count();
-    let booted = Instant::now();
-    let (console, timed_out) = run_qemu(&mut qemu_command(t, kernel, initrd, Some(TESTS))?)?;
-    let log = work.join("console-icount.log");
-    std::fs::write(&log, console.as_bytes())?;
-    let (passed, failed) = tally(&console, n);
-    println!("vm-test arm64 (icount, {TESTS}): {passed} passed, {failed} failed");
+/// `cargo xtask vm-bench <arch> --out FILE [-- ARGS]`: boot the same kernel as vm-test, run
+/// `agent bench run --no-save --output json ARGS` as the guest's only job, and write the
+/// results document it prints on the console (between markers) to FILE.
+/// `no_build`: reuse the binaries of the last cross build instead of building.
+pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::Result<()> {
+    let (name, kernel) = kernel_of(t)?;
+    let built = if no_build {
+        let dir = t.out_dir();
+        let bins = vec![dir.join("agent"), dir.join("archscope-vm-init")];
+        if let Some(missing) = bins.iter().find(|b| !b.exists()) {
+            bail!(
+                "{} is not built (run without --no-build)",
+                missing.display()
+            );
+        }
+        cross::Built {
+            bins,
+            tests: Vec::new(),
+        }
+    } else {
+        cross::build_agent_and_init(t)?
+    };
+    let work = crate::target_dir().join(format!("vm-bench-{name}"));
+    let _ = std::fs::remove_dir_all(&work);
+    let mut cmd = vec!["bench", "run", "--no-save", "--output", "json"];
+    cmd.extend(args.iter().map(String::as_str));
+    std::fs::create_dir_all(work.join("root/etc"))?;
+    std::fs::write(work.join("root/etc/xtask-bench"), cmd.join("\n"))?;
+    let initrd = initramfs(&work, t, &built)?;
+    let mut qemu = qemu_command(t, &kernel, &initrd, None)?;
     eprintln!(
-        "vm-test arm64 (icount): {:.0} s boot and tests (console log: {})",
-        booted.elapsed().as_secs_f64(),
-        log.display()
+        "vm-bench: booting {} to run `agent {}`",
+        kernel.display(),
+        cmd.join(" ")
     );
-    if timed_out || failed > 0 || passed == 0 {
-        bail!("vm-test arm64 (icount) failed");
+    let (console, timed_out) = run_qemu(&mut qemu)?;
+    std::fs::write(work.join("console.log"), console.as_bytes())?;
+    if timed_out {
+        bail!("vm-bench {name}: qemu killed after {QEMU_TIMEOUT:?}");
     }
+    let text = console.replace('\r', "");
+    let json = text
+        .split_once(BENCH_BEGIN)
+        .and_then(|(_, rest)| rest.split_once(BENCH_END))
+        .map(|(doc, _)| doc.trim())
+        .context("the guest printed no results document (see the console log)")?;
+    let doc: serde_json::Value =
+        serde_json::from_str(json).context("the guest's results document")?;
+    std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")?;
+    eprintln!(
+        "vm-bench {name}: {} benchmarks written to {} (console log: {})",
+        doc["benchmarks"].as_array().map_or(0, Vec::len),
+        out.display(),
+        work.join("console.log").display()
+    );
     Ok(())
 }
 
@@ -151,6 +142,82 @@ fn qemu_command(
     };
     qemu.args(["-nographic", "-no-reboot"]);
     Ok(qemu)
+}
+
+pub fn run(t: Target) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (name, kernel) = kernel_of(t)?;
+    let built = cross::build(t, true)?;
+    if built.tests.is_empty() {
+        bail!("no integration test executables were built");
+    }
+    // per clone, unlike the shared cache: two clones' runs must not clear each other's
+    let work = crate::target_dir().join(format!("vm-test-{name}"));
+    let _ = std::fs::remove_dir_all(&work);
+    let initrd = initramfs(&work, t, &built)?;
+    let mut qemu = qemu_command(t, &kernel, &initrd, None)?;
+    eprintln!(
+        "vm-test: booting {} ({} test binaries)",
+        kernel.display(),
+        built.tests.len()
+    );
+    let booted = Instant::now();
+    let (console, timed_out) = run_qemu(&mut qemu)?;
+    std::fs::write(work.join("console.log"), console.as_bytes())?;
+    let (passed, failed) = tally(&console, built.tests.len());
+    println!("vm-test {name}: {passed} passed, {failed} failed");
+    eprintln!(
+        "vm-test {name}: {:.0} s in all, {:.0} s boot and tests (console log: {})",
+        started.elapsed().as_secs_f64(),
+        booted.elapsed().as_secs_f64(),
+        work.join("console.log").display()
+    );
+    if timed_out {
+        bail!("vm-test {name}: qemu killed after {QEMU_TIMEOUT:?}");
+    }
+    if failed > 0 || passed == 0 {
+        bail!("vm-test {name} failed");
+    }
+    if t == Target::Aarch64 {
+        icount_boot(t, &kernel, &initrd, &work, &built)?;
+    }
+    Ok(())
+}
+
+/// arm64 again, with one CPU and `-icount shift=0`: only then does qemu's PMU count
+/// instructions (and cycles equal them), so the PMU tests can check an exact IPC. Only
+/// the `pmu` test binary runs.
+fn icount_boot(
+    t: Target,
+    kernel: &Path,
+    initrd: &Path,
+    work: &Path,
+    built: &cross::Built,
+) -> anyhow::Result<()> {
+    const TESTS: &str = "pmu";
+    let n = built
+        .tests
+        .iter()
+        .filter(|e| {
+            e.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{TESTS}-")))
+        })
+        .count();
+    let booted = Instant::now();
+    let (console, timed_out) = run_qemu(&mut qemu_command(t, kernel, initrd, Some(TESTS))?)?;
+    let log = work.join("console-icount.log");
+    std::fs::write(&log, console.as_bytes())?;
+    let (passed, failed) = tally(&console, n);
+    println!("vm-test arm64 (icount, {TESTS}): {passed} passed, {failed} failed");
+    eprintln!(
+        "vm-test arm64 (icount): {:.0} s boot and tests (console log: {})",
+        booted.elapsed().as_secs_f64(),
+        log.display()
+    );
+    if timed_out || failed > 0 || passed == 0 {
+        bail!("vm-test arm64 (icount) failed");
+    }
+    Ok(())
 }
 
 /// Run qemu, echoing the console as it comes; kill it at QEMU_TIMEOUT. Returns the console

@@ -1,4 +1,5 @@
 //! Command line: one file per verb.
+pub mod bench;
 pub mod check;
 pub mod node;
 pub mod run;
@@ -28,6 +29,8 @@ pub enum Command {
     Check(CheckArgs),
     /// What this node is: architecture, CPU, topology, caches, NUMA, OS
     Node(node::NodeArgs),
+    /// Benchmarks to compare architectures: run, compare, overhead
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -85,6 +85,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         pmu.ok(),
     ));
 
+    collector.attach_bench(Arc::new(crate::bench::Latest::new(
+        cfg.bench_results_dir.clone(),
+        cfg.host_root.clone(),
+    )));
+
     rt.block_on(async move {
         if let Some(otlp) = &cfg.otlp {
             crate::export::otlp::start(otlp, Arc::clone(&collector), node.as_ref())

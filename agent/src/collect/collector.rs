@@ -21,6 +21,8 @@ pub struct Collector {
     inner: Mutex<Inner>,
     /// The OTLP exporter's counters, when it runs (read here so both exporters show them).
     otlp_stats: std::sync::OnceLock<std::sync::Arc<crate::export::otlp::OtlpStats>>,
+    /// The newest `agent bench` results, served as `archscope_bench_*`.
+    bench: std::sync::OnceLock<std::sync::Arc<crate::bench::Latest>>,
 }
 
 struct Inner {
@@ -76,6 +78,7 @@ impl Collector {
                 last_duration: 0.0,
             }),
             otlp_stats: std::sync::OnceLock::new(),
+            bench: std::sync::OnceLock::new(),
         }
     }
 
@@ -91,7 +94,18 @@ impl Collector {
         if let Some(stats) = self.otlp_stats.get() {
             snap.families.extend(stats.families());
         }
+        if let Some(b) = self.bench.get() {
+            snap.families.extend(b.families());
+        }
         snap
+    }
+
+    pub fn attach_bench(&self, latest: std::sync::Arc<crate::bench::Latest>) {
+        let _ = self.bench.set(latest);
+    }
+
+    pub fn bench(&self) -> Option<&std::sync::Arc<crate::bench::Latest>> {
+        self.bench.get()
     }
 
     pub fn attach_otlp_stats(&self, stats: std::sync::Arc<crate::export::otlp::OtlpStats>) {

@@ -407,6 +407,45 @@ pub const KUBERNETES_POD_LABELS: MetricDef = def(
     Kind::Gauge,
 );
 
+// Benchmark results (`agent bench run`), the newest in the results directory
+// (labels: benchmark, arch)
+pub const BENCH_MEDIAN: MetricDef = def(
+    "bench_median",
+    "Median of the benchmark's repetitions in its unit (label unit; higher_is_better says which way is good).",
+    None,
+    Kind::Gauge,
+);
+pub const BENCH_CV: MetricDef = def(
+    "bench_cv",
+    "Coefficient of variation of the benchmark's repetitions (stdev / mean).",
+    None,
+    Kind::Gauge,
+);
+pub const BENCH_REPETITIONS: MetricDef = def(
+    "bench_repetitions",
+    "Measured repetitions of the benchmark.",
+    None,
+    Kind::Gauge,
+);
+pub const BENCH_IPC: MetricDef = def(
+    "bench_ipc",
+    "Instructions per cycle during the benchmark (absent where the PMU does not count both).",
+    None,
+    Kind::Gauge,
+);
+pub const BENCH_CACHE_MPKI: MetricDef = def(
+    "bench_cache_mpki",
+    "Cache misses per 1000 instructions during the benchmark (absent where the PMU does not count both).",
+    None,
+    Kind::Gauge,
+);
+pub const BENCH_RUN_TIMESTAMP: MetricDef = def(
+    "bench_run_timestamp",
+    "When the served benchmark run started (Unix time).",
+    Some(Unit::Seconds),
+    Kind::Gauge,
+);
+
 /// Every metric above, so tests can check that each exporter's name mapping covers them.
 #[cfg(test)]
 pub const ALL: &[&MetricDef] = &[
@@ -469,6 +508,12 @@ pub const ALL: &[&MetricDef] = &[
     &METADATA_CAPACITY,
     &METADATA_DROPPED,
     &KUBERNETES_POD_LABELS,
+    &BENCH_MEDIAN,
+    &BENCH_CV,
+    &BENCH_REPETITIONS,
+    &BENCH_IPC,
+    &BENCH_CACHE_MPKI,
+    &BENCH_RUN_TIMESTAMP,
 ];
 
 /// Labels of the overflow series: every label of the folded series takes this value.

@@ -51,6 +51,25 @@ fn main() {
     }
     let (release, machine) = uname();
     println!("=== kernel {release} {machine}");
+    // `cargo xtask vm-bench`: run the agent with these arguments (one a line) and mark its
+    // output (the results document) for xtask to extract from the console.
+    if let Ok(args) = std::fs::read_to_string("/etc/xtask-bench") {
+        let args: Vec<&str> = args.lines().filter(|l| !l.is_empty()).collect();
+        let out = Command::new("/bin/agent")
+            .args(&args)
+            .envs(ENV.iter().copied())
+            .output();
+        match out {
+            Ok(o) => {
+                print!("{}", String::from_utf8_lossy(&o.stderr));
+                println!("=== bench-json begin");
+                print!("{}", String::from_utf8_lossy(&o.stdout));
+                println!("=== bench-json end rc={}", o.status.code().unwrap_or(-1));
+            }
+            Err(e) => println!("archscope-vm-init: starting /bin/agent: {e}"),
+        }
+        power_off();
+    }
     // xtask's extra boots pass `archscope.tests=<prefix>` (run only those test binaries)
     // and `archscope.icount=1` (qemu counts instructions: the PMU tests expect IPC 1).
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
@@ -91,6 +110,10 @@ fn main() {
         };
         println!("=== end {} rc={rc}", t.display());
     }
+    power_off();
+}
+
+fn power_off() -> ! {
     // SAFETY: sync and reboot take no pointers; powering off is the point of this program.
     unsafe {
         libc::sync();

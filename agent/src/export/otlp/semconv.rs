@@ -190,6 +190,21 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         "otlp_queue_points",
         m("archscope.otlp.queue.points", "{point}"),
     ),
+    ("bench_median", m("archscope.bench.median", "1")),
+    ("bench_cv", m("archscope.bench.cv", "1")),
+    (
+        "bench_repetitions",
+        m("archscope.bench.repetitions", "{repetition}"),
+    ),
+    ("bench_ipc", m("archscope.bench.ipc", "1")),
+    (
+        "bench_cache_mpki",
+        m("archscope.bench.cache.mpki", "{miss}"),
+    ),
+    (
+        "bench_run_timestamp",
+        m("archscope.bench.run.timestamp", "s"),
+    ),
     ("metadata_source_up", m("archscope.metadata.source.up", "1")),
     (
         "metadata_source_errors",
