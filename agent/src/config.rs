@@ -116,7 +116,7 @@ pub struct Overrides {
     /// Kernel map size for syscalls in flight, one per thread [default: 65536]
     #[arg(long, env = "ARCHSCOPE_INFLIGHT_MAP_ENTRIES", value_name = "N")]
     pub inflight_map_entries: Option<String>,
-    /// Kernel map size for (cgroup, hardware event) sums; preallocated, 24 bytes per entry and CPU [default: 8192]
+    /// Kernel map size for (cgroup, hardware event) sums, nine per cgroup [default: 8192]
     #[arg(long, env = "ARCHSCOPE_PMU_MAP_ENTRIES", value_name = "N")]
     pub pmu_map_entries: Option<String>,
     /// cgroup id → path cache size [default: 16384]

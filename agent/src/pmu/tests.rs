@@ -1,6 +1,5 @@
 //! The tables resolve the right codes from real machines' sysfs and cpuinfo: the arm64
-//! guest's PMU as `cargo xtask vm-test arm64` captured it (fixtures/, with and without
-//! -icount), util-linux's real cpuinfo dumps (tests/fixtures/sysroots), and this host.
+//! guest's PMU as `cargo xtask vm-test arm64` captured it (fixtures/), util-linux's real cpuinfo dumps (tests/fixtures/sysroots), and this host.
 use std::path::{Path, PathBuf};
 
 use archscope_common::PmuEvent;
@@ -87,10 +86,7 @@ fn arm64_guest_without_icount_lacks_instructions() {
     let p = plan(&r, "aarch64").unwrap();
     assert!(!p.cpus.is_empty() && p.uncovered.is_empty());
     for cp in &p.cpus {
-        assert_eq!(
-            (cp.pmu.as_str(), cp.table),
-            ("armv8_pmuv3_0", "armv8_pmuv3")
-        );
+        assert_eq!((cp.pmu.as_str(), cp.table), ("armv8_pmuv3", "armv8_pmuv3"));
         // raw CPU_CYCLES (0x11) of the PMU's own dynamic type
         assert_eq!(code(cp, PmuEvent::Cycles), Some((PMU_TYPE, 0x11)));
         assert_eq!(code(cp, PmuEvent::Instructions), None);
@@ -106,22 +102,12 @@ fn arm64_guest_without_icount_lacks_instructions() {
 const PMU_TYPE: u32 = 8;
 
 #[test]
-fn arm64_guest_with_icount_has_instructions() {
-    let r = root(Some("arm64-qemu-max-icount.txt"), &[]);
-    let p = plan(&r, "aarch64").unwrap();
-    assert_eq!(p.cpus.len(), 1);
-    let cp = &p.cpus[0];
-    assert_eq!(code(cp, PmuEvent::Cycles), Some((PMU_TYPE, 0x11)));
-    assert_eq!(code(cp, PmuEvent::Instructions), Some((PMU_TYPE, 0x08)));
-}
-
-#[test]
 fn big_little_cortex_cores_use_the_common_events() {
     // The real A510/A710/A715/X3 cpuinfo, with the guest's PMUv3 sysfs: every core gets
     // the PMUv3 common event numbers and is named by its part.
     let info = sample_cpuinfo("arm-A510-A710-A715-X3");
     let r = root(
-        Some("arm64-qemu-max-icount.txt"),
+        Some("arm64-qemu-max.txt"),
         &[
             ("proc/cpuinfo", info),
             ("sys/devices/system/cpu/online", "0".into()),
@@ -129,10 +115,10 @@ fn big_little_cortex_cores_use_the_common_events() {
     );
     let p = plan(&r, "aarch64").unwrap();
     assert_eq!(p.cpus[0].model, "Cortex-A510");
-    assert_eq!(
-        code(&p.cpus[0], PmuEvent::BranchInstructions),
-        Some((PMU_TYPE, 0x21))
-    );
+    assert_eq!(code(&p.cpus[0], PmuEvent::Cycles), Some((PMU_TYPE, 0x11)));
+    // qemu's PMU lists no BR_RETIRED: missing, naming the file it looked for
+    let why = reason(&p.cpus[0], PmuEvent::BranchInstructions).unwrap();
+    assert!(why.contains("events/br_retired"), "{why}");
 }
 
 /// The `cpu` device LoongArch's and Sunway's drivers register: perf_pmu_register(&pmu,

@@ -5,7 +5,7 @@
 //! cgroup that ran. Nothing is opened per container.
 use archscope_common::{Loss, PMU_SLOTS, PmuConfig, PmuEvent, PmuKey, PmuValue};
 use aya_ebpf::{
-    bindings::{BPF_F_CURRENT_CPU, BPF_NOEXIST, bpf_perf_event_value},
+    bindings::{BPF_F_CURRENT_CPU, BPF_F_NO_PREALLOC, BPF_NOEXIST, bpf_perf_event_value},
     helpers::bpf_perf_event_read_value,
     macros::{map, tracepoint},
     maps::{PerCpuArray, PerCpuHashMap, PerfEventArray},
@@ -42,11 +42,13 @@ static PMU_LLC_MISSES: PerfEventArray<u32> = PerfEventArray::new(0);
 #[map]
 static PMU_LAST: PerCpuArray<PmuValue> = PerCpuArray::with_max_entries(PMU_SLOTS as u32, 0);
 
-/// (cgroup, slot) → summed deltas. Resized by the agent from its configuration.
-/// Preallocated: this runs inside the scheduler with the runqueue locked, where a kernel
-/// without bpf_mem_alloc (before 6.1) would kmalloc, and an allocation may wake kswapd.
+/// (cgroup, slot) → summed deltas. Resized by the agent from its configuration. Not
+/// preallocated: creating thousands of per-CPU elements up front took the agent's start-up
+/// past a minute on the emulated arm64 guest. (Kernels since 6.1 allocate elements with
+/// bpf_mem_alloc, safe here inside the scheduler; older ones kmalloc(GFP_ATOMIC).)
 #[map]
-static PMU_STATS: PerCpuHashMap<PmuKey, PmuValue> = PerCpuHashMap::with_max_entries(8192, 0);
+static PMU_STATS: PerCpuHashMap<PmuKey, PmuValue> =
+    PerCpuHashMap::with_max_entries(8192, BPF_F_NO_PREALLOC);
 
 const ENOENT: i64 = 2;
 
