@@ -196,14 +196,18 @@ fn tcp_exchange(
         "client payload received"
     );
     // segments: at least one per 64 KiB, both ways (ACKs)
-    for (cg, dir) in [
-        (cli_cg, "transmit"),
-        (srv_cg, "receive"),
-        (srv_cg, "transmit"),
-    ] {
+    for (cg, dir) in [(cli_cg, "transmit"), (srv_cg, "receive")] {
         let p = v(&m, PACKETS, cg, &[("protocol", "tcp"), ("direction", dir)]);
         assert!(p >= (N * C / 65536) as f64, "{dir} segments {p}");
     }
+    // the server sends only ACKs and its FINs (delayed and coalesced ACKs: fewer)
+    let acks = v(
+        &m,
+        PACKETS,
+        srv_cg,
+        &[("protocol", "tcp"), ("direction", "transmit")],
+    );
+    assert!(acks >= C as f64, "server segments {acks}");
     // connections
     assert_eq!(v(&m, OPENED, cli_cg, &[("side", "active")]), C as f64);
     assert_eq!(v(&m, OPENED, cli_cg, &[("side", "passive")]), 0.0);
@@ -321,10 +325,12 @@ fn retransmits_charged_to_the_sender_under_loss() {
         retrans > 0.0,
         "the sender retransmitted nothing under 20% loss"
     );
-    assert_eq!(
-        v(&m, RETRANS, &srv_cg, &[]),
-        0.0,
-        "the receiver retransmitted"
+    // The receiver only resends its FIN, when its timer fires before the ACK (on a
+    // starved host): never its share of the data.
+    let srv_retrans = v(&m, RETRANS, &srv_cg, &[]);
+    assert!(
+        srv_retrans <= 2.0,
+        "the receiver retransmitted {srv_retrans} times"
     );
     // Both ends count resent payload again (the receiver's hook runs before TCP drops a
     // duplicate), so under loss both may exceed the payload, never fall short.

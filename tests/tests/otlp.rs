@@ -367,7 +367,8 @@ fn tls_with_a_ca_file_over_grpc_and_http() {
     for (transport, protocol) in [("grpc", "grpc"), ("http", "http/protobuf")] {
         let args = otlp(&rx.endpoint(transport), protocol, &["--otlp-ca-file", &ca]);
         let agent = start(&args, &[]);
-        let up = rx.wait_for("archscope.feature.up", &[], WAIT, |p| {
+        let syscalls = [("archscope.feature", "syscalls")];
+        let up = rx.wait_for("archscope.feature.up", &syscalls, WAIT, |p| {
             p.transport == transport
         });
         assert_eq!(up.number(), Some(1.0));
