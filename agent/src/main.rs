@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         cli::Command::Run(a) => cli::run::run(a),
         cli::Command::Check(a) => cli::check::check(a),
         cli::Command::Node(a) => cli::node::node(a),
+        cli::Command::Install(a) => cli::install::install(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

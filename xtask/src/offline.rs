@@ -66,7 +66,13 @@ pub fn bundle() -> anyhow::Result<PathBuf> {
     // the working tree as git sees it: tracked files and new ones not ignored
     let out = Command::new("git")
         .current_dir(root())
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .output()
         .context("git ls-files")?;
     for f in out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {

@@ -121,6 +121,12 @@ pub fn build(cfg: &Config) -> Report {
             missing.join("; ")
         },
     });
+    let memlock = privileges::raise_memlock();
+    items.push(Item {
+        name: "memlock",
+        ok: true, // map creation below shows whether it mattered
+        detail: memlock.map_or_else(|e| e, String::from),
+    });
     let probes = Probes::load(cfg, arch, tracefs.as_ref().map_err(|e| e.to_string()));
     items.push(Item {
         name: "compat",

@@ -1,5 +1,6 @@
 //! Command line: one file per verb.
 pub mod check;
+pub mod install;
 pub mod node;
 pub mod run;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Check(CheckArgs),
     /// What this node is: architecture, CPU, topology, caches, NUMA, OS
     Node(node::NodeArgs),
+    /// Deployment files: Kubernetes manifests, the systemd unit
+    Install(install::InstallArgs),
 }
 
 #[derive(Debug, clap::Args)]
