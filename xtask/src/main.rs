@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask setup | build | run | test | vm-test | dist | test-offline`.
 mod cross;
+mod dashboards;
 mod dist;
 mod kernel;
 mod offline;
@@ -55,6 +56,8 @@ enum Cmd {
         #[arg(long)]
         offline: bool,
     },
+    /// Regenerate the Grafana dashboards in dashboards/*.json
+    Dashboards,
     /// Build the offline bundle as an air-gapped site would (no network, empty
     /// CARGO_HOME, no eBPF toolchain) and smoke-test the binary. Several minutes.
     TestOffline,
@@ -120,6 +123,7 @@ fn main() -> anyhow::Result<()> {
             dist::archives(&targets)?;
             Ok(())
         }
+        Cmd::Dashboards => dashboards::write(),
         Cmd::TestOffline => {
             setup::run(false)?;
             offline::test()

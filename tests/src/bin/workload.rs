@@ -10,6 +10,8 @@
 //!   archscope-workload <cgroup.procs> exec <getppid-before> <getppid-after>
 //!   archscope-workload <cgroup.procs> exit-mid <getppid>      (then exit_group, no return)
 //!   archscope-workload <cgroup.procs> wait-stdin <getppid>    (blocks in read(0) first)
+//!   archscope-workload <cgroup.procs> steady <getppid> <openat-missing>
+//!       (that much every 100 ms until killed: a live workload for Prometheus)
 //!
 //! `-` as the cgroup skips the move (used after execve, already inside).
 use std::ffi::CString;
@@ -99,6 +101,11 @@ fn main() {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             }
         }
+        "steady" => loop {
+            getppid_n(num(3));
+            openat_missing_n(num(4));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        },
         other => panic!("unknown scenario {other}"),
     }
 }
