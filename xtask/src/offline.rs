@@ -120,7 +120,7 @@ pub fn bundle() -> anyhow::Result<PathBuf> {
 }
 
 /// Unpack the bundle and build it as an air-gapped site would: empty CARGO_HOME, no
-/// network (`unshare -n`), Debian's rustc/cargo and bpf-linker hidden (bind-mounted over
+/// network (`unshare -n`), Debian's rustc/cargo, protoc and bpf-linker hidden (bind-mounted over
 /// with /bin/false in a private mount namespace), rustup stable only; then smoke-test the
 /// binary with `agent --version` and `agent check`.
 pub fn test() -> anyhow::Result<()> {
@@ -141,6 +141,8 @@ pub fn test() -> anyhow::Result<()> {
         "/usr/bin/rustc".to_string(),
         "/usr/bin/cargo".to_string(),
         format!("{home}/.cargo/bin/bpf-linker"),
+        // Debian's protoc: the bundle's vendored one must do
+        "/usr/bin/protoc".to_string(),
     ];
     let mut script = String::from("set -e\n");
     for h in &hide {
