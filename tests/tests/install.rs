@@ -157,7 +157,29 @@ fn every_rendering_passes_the_kubernetes_schemas() {
             );
         }
         check_daemonset(flags, &docs);
+        check_config_map(flags, &docs);
     }
+}
+
+/// The ConfigMap's config.toml is a config the agent accepts (a bad key would crash-loop
+/// every pod): `agent check --config` with it passes here.
+fn check_config_map(flags: &[&str], docs: &[Value]) {
+    let toml = kind(docs, "ConfigMap")["data"]["config.toml"]
+        .as_str()
+        .unwrap();
+    let file = std::env::temp_dir().join(format!("archscope-cm-{}.toml", std::process::id()));
+    std::fs::write(&file, toml).unwrap();
+    let out = Command::new(agent_bin())
+        .args(["check", "--output", "json", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "{flags:?}: agent check --config <ConfigMap>: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// What the issue asks of the DaemonSet, read back from the rendering.
