@@ -83,11 +83,14 @@ impl Drop for Containerd {
 
 /// A rootfs holding the workload and the shared libraries it links.
 pub fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    std::fs::create_dir_all(&root).unwrap();
-    let wl = workload_bin();
-    std::fs::copy(&wl, root.join("archscope-workload")).unwrap();
-    let ldd = Command::new("ldd").arg(&wl).output().unwrap();
+    rootfs_of(&dir.join("rootfs"), &workload_bin())
+}
+
+/// A rootfs at `root` holding `bin` (at `/<its file name>`) and the libraries it links.
+pub fn rootfs_of(root: &Path, bin: &Path) -> PathBuf {
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::copy(bin, root.join(bin.file_name().unwrap())).unwrap();
+    let ldd = Command::new("ldd").arg(bin).output().unwrap();
     for line in String::from_utf8_lossy(&ldd.stdout).lines() {
         // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
         let path = line.split_whitespace().find(|w| w.starts_with('/'));
@@ -97,7 +100,7 @@ pub fn rootfs(dir: &Path) -> PathBuf {
             std::fs::copy(p, &dst).unwrap();
         }
     }
-    root
+    root.to_path_buf()
 }
 
 /// A container with the labels CRI puts on a Kubernetes pod's container (pod `web-7d9f`

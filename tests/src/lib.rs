@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod containerd;
+pub mod manifests;
 pub mod otlp_receiver;
 
 /// True (with a note) inside the qemu VMs: tests whose subject does not depend on the

@@ -2,75 +2,11 @@
 //! passes the Kubernetes schemas (PyPI kubernetes-validate, from `cargo xtask setup`); the
 //! unit passes `systemd-analyze verify`; and the agent runs with only the capabilities the
 //! manifests and the unit grant.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use archscope_tests::manifests::{agent, documents, kind, repo, venv_bin, with_stdin};
 use archscope_tests::{agent_bin, skip_under_emulation};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let p = repo().join(".cache/venv/bin").join(name);
-    assert!(
-        p.exists(),
-        "{} missing: run `cargo xtask setup`",
-        p.display()
-    );
-    p
-}
-
-fn agent(args: &[&str]) -> String {
-    let out = Command::new(agent_bin()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "agent {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// The YAML documents as JSON (PyYAML, which kubernetes-validate brings).
-fn documents(yaml: &str) -> Vec<Value> {
-    let out = with_stdin(
-        Command::new(venv_bin("python3")).args([
-            "-c",
-            "import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(sys.stdin))))",
-        ]),
-        yaml,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn kind<'a>(docs: &'a [Value], k: &str) -> &'a Value {
-    docs.iter()
-        .find(|d| d["kind"] == k)
-        .unwrap_or_else(|| panic!("no {k}"))
-}
 
 #[test]
 fn committed_deploy_files_are_the_default_renderings() {
