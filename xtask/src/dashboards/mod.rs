@@ -1,5 +1,5 @@
 //! `cargo xtask dashboards`: the Grafana dashboards in dashboards/*.json, generated from
-//! the definitions in `boards.rs` so every board shares the same variables, datasource and
+//! the definitions in `boards/` so every board shares the same variables, datasource and
 //! layout rules. The committed JSON is what users import; a test keeps it equal to this.
 mod boards;
 
