@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         cli::Command::Check(a) => cli::check::check(a),
         cli::Command::Node(a) => cli::node::node(a),
         cli::Command::Bench(a) => cli::bench::bench(a),
+        cli::Command::Install(a) => cli::install::install(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

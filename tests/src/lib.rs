@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod containerd;
+pub mod manifests;
 pub mod otlp_receiver;
 
 /// True (with a note) inside the qemu VMs: tests whose subject does not depend on the

@@ -124,6 +124,52 @@ fn bad_input_is_one_line_and_exit_2() {
         (vec!["run", "--config", &bad_addr], vec![], "listen:"),
         (vec!["check", "--output", "yaml"], vec![], "yaml"),
         (vec!["frobnicate"], vec![], "frobnicate"),
+        (
+            vec!["install", "kubernetes", "--namespace", "Prod"],
+            vec![],
+            "--namespace: `Prod`",
+        ),
+        (
+            vec!["install", "kubernetes", "--memory-request", "2Gi"],
+            vec![],
+            "--memory-request: `2Gi` exceeds --memory-limit",
+        ),
+        (
+            vec!["install", "kubernetes", "--cpu-limit", "lots"],
+            vec![],
+            "--cpu-limit: `lots`",
+        ),
+        (
+            vec!["install", "kubernetes", "--arch", "amd64,riscv64"],
+            vec![],
+            "--arch: `riscv64`",
+        ),
+        (
+            vec!["install", "kubernetes", "--image", "Registry/Agent:1"],
+            vec![],
+            "--image:",
+        ),
+        (
+            vec!["install", "kubernetes", "--tag", "a b"],
+            vec![],
+            "--tag: `a b`",
+        ),
+        (
+            vec!["install", "kubernetes", "--containerd-socket", "run/c.sock"],
+            vec![],
+            "--containerd-socket:",
+        ),
+        (
+            vec!["install", "kubernetes", "--port", "70000"],
+            vec![],
+            "--port",
+        ),
+        (vec!["install", "helm"], vec![], "helm"),
+        (
+            vec!["install", "systemd", "--dry-run", "--bin", "agent"],
+            vec![],
+            "--bin: `agent`",
+        ),
     ];
     for (args, env, want) in cases {
         let out = Command::new(agent_bin())

@@ -1,106 +1,10 @@
 //! Container identity with a real containerd and runc: a container in a kubepods cgroup,
 //! with the CRI labels Kubernetes sets, makes known syscalls; /metrics names its container,
 //! pod and namespace; after the container is removed its series end after the grace period.
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use archscope_tests::{Agent, Metrics, workload_bin};
-
-/// A private containerd (own root, state and socket), stopped on drop.
-struct Containerd {
-    child: Child,
-    dir: PathBuf,
-    socket: PathBuf,
-}
-
-impl Containerd {
-    fn start(tag: u128) -> Option<Containerd> {
-        if Command::new("containerd")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!(
-                "skipped: containerd is not installed here (`cargo xtask setup` installs it)"
-            );
-            return None;
-        }
-        let dir =
-            std::env::temp_dir().join(format!("archscope-containerd-{}-{tag}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("containerd.sock");
-        let config = dir.join("config.toml");
-        // No CRI plugin: this instance only runs what the test asks ctr for.
-        std::fs::write(
-            &config,
-            "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
-        )
-        .unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(&config)
-            .arg("--root")
-            .arg(dir.join("root"))
-            .arg("--state")
-            .arg(dir.join("state"))
-            .arg("--address")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("containerd.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let c = Containerd { child, dir, socket };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !c.socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not start; see {}/containerd.log",
-                c.dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(c)
-    }
-
-    fn ctr(&self, args: &[&str]) -> std::process::Output {
-        Command::new("ctr")
-            .arg("--address")
-            .arg(&self.socket)
-            .args(["-n", "k8s.io"])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A rootfs holding the workload and the shared libraries it links.
-fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    std::fs::create_dir_all(&root).unwrap();
-    let wl = workload_bin();
-    std::fs::copy(&wl, root.join("archscope-workload")).unwrap();
-    let ldd = Command::new("ldd").arg(&wl).output().unwrap();
-    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
-        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
-        let path = line.split_whitespace().find(|w| w.starts_with('/'));
-        if let Some(p) = path {
-            let dst = root.join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-            std::fs::copy(p, &dst).unwrap();
-        }
-    }
-    root
-}
+use archscope_tests::containerd::{Containerd, rootfs};
+use archscope_tests::{Agent, Metrics};
 
 fn series_for(
     m: &Metrics,
@@ -138,7 +42,7 @@ fn container_identity_on_cgroup_v1() {
 }
 
 fn container_lifecycle(mode: &[&str], seed: u128) {
-    let Some(containerd) = Containerd::start(seed) else {
+    let Some(containerd) = Containerd::start() else {
         return;
     };
     let socket = containerd.socket.display().to_string();

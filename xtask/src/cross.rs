@@ -32,6 +32,24 @@ impl Target {
         }
     }
 
+    /// The kernel's name (`uname -m`), used in archive names.
+    pub fn uname(self) -> &'static str {
+        match self {
+            Target::X86_64 => "x86_64",
+            Target::Aarch64 => "aarch64",
+            Target::Loongarch64 => "loongarch64",
+        }
+    }
+
+    /// Go's and Docker's name (`TARGETARCH`, `kubernetes.io/arch`).
+    pub fn goarch(self) -> &'static str {
+        match self {
+            Target::X86_64 => "amd64",
+            Target::Aarch64 => "arm64",
+            Target::Loongarch64 => "loong64",
+        }
+    }
+
     /// Release output directory of this target.
     pub fn out_dir(self) -> PathBuf {
         target_dir().join(self.triple()).join("release")

@@ -1,6 +1,9 @@
-//! Project tasks: `cargo xtask setup | run | test`.
+//! Project tasks: `cargo xtask setup | build | run | test | vm-test | dist | test-offline`.
 mod cross;
+mod dashboards;
+mod dist;
 mod kernel;
+mod offline;
 mod setup;
 mod test;
 mod vm;
@@ -57,6 +60,20 @@ enum Cmd {
     /// The whole test suite: formatting, lints, unit tests, and the integration tests on
     /// the running kernel (needs root).
     Test,
+    /// Release archives under target/dist for each `--target` (default: x86_64, aarch64,
+    /// loongarch64) with the agent, dashboards, deploy/ and SHA256SUMS, and the image
+    /// build context; `--offline`: the vendored source bundle for air-gapped builds.
+    Dist {
+        #[arg(long, value_delimiter = ',')]
+        target: Vec<String>,
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Regenerate the Grafana dashboards in dashboards/*.json
+    Dashboards,
+    /// Build the offline bundle as an air-gapped site would (no network, empty
+    /// CARGO_HOME, no eBPF toolchain) and smoke-test the binary. Several minutes.
+    TestOffline,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -112,6 +129,32 @@ fn main() -> anyhow::Result<()> {
         Cmd::Test => {
             setup::run(false)?;
             test::run()
+        }
+        Cmd::Dist { target, offline } => {
+            setup::run(false)?;
+            if offline {
+                offline::bundle()?;
+                return Ok(());
+            }
+            let targets = if target.is_empty() {
+                vec![
+                    cross::Target::X86_64,
+                    cross::Target::Aarch64,
+                    cross::Target::Loongarch64,
+                ]
+            } else {
+                target
+                    .iter()
+                    .map(|t| cross::Target::parse(t))
+                    .collect::<anyhow::Result<_>>()?
+            };
+            dist::archives(&targets)?;
+            Ok(())
+        }
+        Cmd::Dashboards => dashboards::write(),
+        Cmd::TestOffline => {
+            setup::run(false)?;
+            offline::test()
         }
     }
 }

@@ -52,10 +52,18 @@ const PACKAGES: &[&str] = &[
     "qemu-system-misc",
     // agent bench's HTML report is opened in headless Chromium by tests/tests/bench.rs
     "chromium",
+    // the dashboards are proven against a real Prometheus scraping the agent
+    "prometheus",
+    // systemd-analyze verify checks deploy/systemd/archscope.service
+    "systemd",
 ];
 
 /// PyPI `ziglang`, the C compiler and linker for loongarch64-unknown-linux-musl.
 const ZIGLANG: &str = "ziglang==0.17.1";
+
+/// PyPI `kubernetes-validate`: the Kubernetes manifests are validated against the
+/// Kubernetes schemas (tests/tests/install.rs).
+const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
@@ -133,10 +141,27 @@ pub fn run(verbose: bool) -> anyhow::Result<()> {
     } else if verbose {
         eprintln!("setup: zig present in {}", venv().display());
     }
+
+    let kv_version = KUBERNETES_VALIDATE.trim_start_matches("kubernetes-validate==");
+    let kv_ok = Command::new(venv().join("bin/kubernetes-validate"))
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == kv_version
+        });
+    if !kv_ok {
+        eprintln!(
+            "setup: installing {KUBERNETES_VALIDATE} into {}",
+            venv().display()
+        );
+        status(Command::new(&python).args(["-m", "pip", "install", "-q", KUBERNETES_VALIDATE]))?;
+    } else if verbose {
+        eprintln!("setup: kubernetes-validate present in {}", venv().display());
+    }
     Ok(())
 }
 
-/// The Python venv holding zig (gitignored, with the other caches).
+/// The Python venv holding zig and kubernetes-validate (gitignored, with the other caches).
 pub fn venv() -> std::path::PathBuf {
     crate::root().join(".cache/venv")
 }

@@ -44,6 +44,12 @@ pub fn run() -> anyhow::Result<()> {
         "kernel integration tests on loongarch64 (qemu)",
         std::process::Command::new(std::env::current_exe()?).args(["vm-test", "loongarch64"]),
     )?;
+    // a full release build from the vendored bundle: its own command, `cargo xtask
+    // test-offline`, so it can be run (and timed) alone
+    step(
+        "offline bundle build (no network, no eBPF toolchain)",
+        std::process::Command::new(std::env::current_exe()?).arg("test-offline"),
+    )?;
     eprintln!("xtask test: all steps passed");
     Ok(())
 }

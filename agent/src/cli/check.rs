@@ -132,6 +132,12 @@ pub fn build(cfg: &Config) -> Report {
             missing.join("; ")
         },
     });
+    let memlock = privileges::raise_memlock();
+    items.push(Item {
+        name: "memlock",
+        ok: true, // map creation below shows whether it mattered
+        detail: memlock.map_or_else(|e| e, String::from),
+    });
     let mut pmu = crate::pmu::Pmu::open(Path::new("/"), arch.map_or("", |a| a.uname()));
     if let Ok(p) = &mut pmu {
         p.read(); // baseline

@@ -1,6 +1,7 @@
 //! Command line: one file per verb.
 pub mod bench;
 pub mod check;
+pub mod install;
 pub mod node;
 pub mod run;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Node(node::NodeArgs),
     /// Benchmarks to compare architectures: run, compare, overhead
     Bench(bench::BenchArgs),
+    /// Deployment files: Kubernetes manifests, the systemd unit
+    Install(install::InstallArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -21,6 +21,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = Config::resolve(&args.overrides, args.config.as_deref()).map_err(UsageError::from)?;
     crate::init_logging(&cfg.log);
     privileges::require_for_run().map_err(UsageError::from)?;
+    if let Err(e) = privileges::raise_memlock() {
+        tracing::warn!("{e}");
+    }
     let arch = Arch::running().context("unsupported architecture")?;
     let tracefs = Tracefs::find_or_mount(cfg.tracefs.as_deref()).map_err(|e| e.to_string());
     // The counters live in this process's namespaces, so the PMU is read from its own /sys.

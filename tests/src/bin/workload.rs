@@ -19,6 +19,8 @@
 //!   archscope-workload <cgroup.procs> udp-recv <addr:port> <datagrams>
 //!   archscope-workload <cgroup.procs> udp-send <addr:port> <datagrams> <bytes-each>
 //!   archscope-workload <cgroup.procs> spin <iterations>       (a CPU-bound loop, no syscalls)
+//!   archscope-workload <cgroup.procs> steady <getppid> <openat-missing>
+//!       (that much every 100 ms until killed: a live workload for Prometheus)
 //!
 //! `-` as the cgroup skips the move (used after execve, already inside).
 use std::ffi::CString;
@@ -186,6 +188,11 @@ fn main() {
             }
             std::hint::black_box(x);
         }
+        "steady" => loop {
+            getppid_n(num(3));
+            openat_missing_n(num(4));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        },
         other => panic!("unknown scenario {other}"),
     }
 }

@@ -1,0 +1,381 @@
+//! The Grafana dashboards against a real Prometheus (Debian's package) scraping a real
+//! agent every second while a containerd container with Kubernetes labels works: every
+//! query of every panel, with its variables filled in from what Prometheus returns, must
+//! return data (at least one finite value). Generic over dashboards/*.json.
+//!
+//! SKIP lists the only panels allowed to lack data, each with its reason: metrics of
+//! features that are not in this tree yet, or hardware this host lacks.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use archscope_tests::containerd::{Container, Containerd, rootfs};
+use archscope_tests::{Agent, cgroup2_root, skip_under_emulation, workload_cmd};
+use serde_json::Value;
+
+const NET: &str = "network metrics (archscope_tcp_*/udp_*) are not in this tree yet";
+const PMU: &str = "PMU metrics (archscope_cpu_*, archscope_container_* counters, archscope_pmu_counter_available) are not in this tree yet; this host has no hardware PMU either";
+const BENCH: &str = "bench results (archscope_bench_*) are not in this tree yet";
+const SENSORS: &str = "no temperature/power metrics yet, and this host has no sensors";
+
+/// (dashboard uid, panel title, why it may be empty)
+const SKIP: &[(&str, &str, &str)] = &[
+    ("archscope-node", "TCP throughput by node", NET),
+    ("archscope-node", "IPC by node", PMU),
+    ("archscope-container", "TCP bytes/s", NET),
+    ("archscope-container", "TCP retransmits/s", NET),
+    ("archscope-container", "UDP bytes/s", NET),
+    ("archscope-container", "IPC", PMU),
+    ("archscope-container", "Cache miss rate", PMU),
+    ("archscope-arch", "IPC", PMU),
+    (
+        "archscope-arch",
+        "Throughput by benchmark and architecture",
+        BENCH,
+    ),
+    (
+        "archscope-arch",
+        "Latency by benchmark and architecture",
+        BENCH,
+    ),
+    ("archscope-agent", "Hardware counters available", PMU),
+    ("archscope-hardware", "TCP bytes/s by pod", NET),
+    ("archscope-hardware", "IPC by pod", PMU),
+    ("archscope-hardware", "IPC by node", PMU),
+    ("archscope-hardware", "Cache misses/s by node", PMU),
+    ("archscope-hardware", "Memory bandwidth by node", PMU),
+    ("archscope-hardware", "Temperatures", SENSORS),
+    ("archscope-hardware", "Power", SENSORS),
+];
+
+/// Variables allowed to have no values (then Grafana's "All", `.*`, is used).
+const SKIP_VARS: &[(&str, &str)] = &[("benchmark", BENCH)];
+
+/// Grafana's `$__rate_interval` for a 1 s scrape interval is 4 s; a little more is safe.
+const RATE_INTERVAL: &str = "10s";
+
+struct Prometheus {
+    child: Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Prometheus {
+    fn start(target: &str) -> Prometheus {
+        let dir = std::env::temp_dir().join(format!("archscope-prometheus-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: archscope\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+            .spawn()
+            .expect("prometheus (Debian's package; `cargo xtask setup` installs it)");
+        let p = Prometheus {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        wait_for(60, "prometheus ready", || {
+            ureq::get(&format!("{}/-/ready", p.url))
+                .call()
+                .is_ok_and(|r| r.status() == 200)
+        });
+        p
+    }
+
+    fn query(&self, expr: &str) -> Value {
+        let body = ureq::get(&format!("{}/api/v1/query", self.url))
+            .query("query", expr)
+            .call()
+            .unwrap_or_else(|e| panic!("query {expr}: {e}"))
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "success", "{expr}: {body}");
+        v["data"].clone()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn wait_for(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// At least one finite value in a query result.
+fn has_data(data: &Value) -> bool {
+    let finite = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .is_some_and(f64::is_finite)
+    };
+    match data["resultType"].as_str() {
+        Some("scalar") => finite(&data["result"][1]),
+        _ => data["result"].as_array().is_some_and(|r| {
+            r.iter().any(|s| {
+                finite(&s["value"][1])
+                    || s["values"]
+                        .as_array()
+                        .is_some_and(|vs| vs.iter().any(|v| finite(&v[1])))
+            })
+        }),
+    }
+}
+
+/// Replace `$__rate_interval`, `${name}` and `$name` (longest names first).
+fn fill(expr: &str, vars: &[(String, String)]) -> String {
+    let mut out = expr.replace("$__rate_interval", RATE_INTERVAL);
+    let mut vars: Vec<&(String, String)> = vars.iter().collect();
+    vars.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    for (name, value) in vars {
+        out = out.replace(&format!("${{{name}}}"), value);
+        out = out.replace(&format!("${name}"), value);
+    }
+    out
+}
+
+/// `label_values(selector, label)` → the label's values among the selected series.
+fn variable_values(prom: &Prometheus, query: &str) -> Vec<String> {
+    let inner = query
+        .strip_prefix("label_values(")
+        .and_then(|q| q.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("unsupported variable query {query}"));
+    let (selector, label) = inner
+        .rsplit_once(',')
+        .expect("label_values(selector, label)");
+    let label = label.trim();
+    let data = prom.query(&format!("group by ({label}) ({selector})"));
+    let mut values: Vec<String> = data["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["metric"][label].as_str().map(String::from))
+        .filter(|v| !v.is_empty())
+        .collect();
+    values.sort();
+    values
+}
+
+/// Fill the board's variables in order: each takes the first value Prometheus returns
+/// under the variables before it.
+fn fill_variables(prom: &Prometheus, board: &Value, uid: &str) -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    for v in board["templating"]["list"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap().to_string();
+        if v["type"] == "datasource" {
+            continue;
+        }
+        let query = v["query"]["query"]
+            .as_str()
+            .or(v["query"].as_str())
+            .unwrap();
+        let values = variable_values(prom, &fill(query, &vars));
+        let value = match values.first() {
+            Some(first) => first.clone(),
+            None => match SKIP_VARS.iter().find(|(n, _)| *n == name) {
+                Some((_, why)) => {
+                    eprintln!("skip variable {uid}/${name} (All): {why}");
+                    v["allValue"].as_str().unwrap_or(".*").to_string()
+                }
+                None => panic!("{uid}: variable ${name} has no values ({query})"),
+            },
+        };
+        eprintln!("{uid}: ${name} = {value}");
+        vars.push((name, value));
+    }
+    vars
+}
+
+/// What every board must offer, checked without Prometheus.
+fn check_conventions(uid: &str, board: &Value) {
+    let names: Vec<&str> = board["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    for n in ["datasource", "arch"] {
+        assert!(names.contains(&n), "{uid}: no ${n} variable");
+    }
+    for p in board["panels"].as_array().unwrap() {
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(
+            p["datasource"]["uid"], "${datasource}",
+            "{uid}: {}",
+            p["title"]
+        );
+        for t in p["targets"].as_array().unwrap() {
+            let expr = t["expr"].as_str().unwrap();
+            assert_eq!(t["datasource"]["uid"], "${datasource}", "{uid}: {expr}");
+            for (i, _) in expr.match_indices("rate(") {
+                let window = expr[i..].split_once('[').map(|(_, w)| w);
+                assert!(
+                    window.is_some_and(|w| w.starts_with("$__rate_interval]")),
+                    "{uid}: {expr}: rate() windows must be $__rate_interval"
+                );
+            }
+        }
+    }
+}
+
+/// A host service as systemd lays it out (`system.slice/<name>.service`), running the
+/// steady workload: this host's PID 1 is not systemd, so nothing else carries `service`.
+struct HostService {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl HostService {
+    fn start() -> HostService {
+        let dir = cgroup2_root().join(format!(
+            "system.slice/archscope-dashboards-{}.service",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = workload_cmd()
+            .arg(dir.join("cgroup.procs"))
+            .args(["steady", "20", "5"])
+            .spawn()
+            .unwrap();
+        HostService { child, dir }
+    }
+}
+
+impl Drop for HostService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // system.slice too, if the test made it (it stays if anything else is in it)
+        let _ = std::fs::remove_dir(self.dir.parent().unwrap());
+    }
+}
+
+fn dashboards() -> Vec<(PathBuf, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards");
+    let mut out: Vec<(PathBuf, Value)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let v = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, v)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(out.len() >= 5, "dashboards missing in {}", dir.display());
+    out
+}
+
+#[test]
+fn every_panel_has_data_in_prometheus() {
+    if skip_under_emulation() {
+        return;
+    }
+    let boards = dashboards();
+    for (p, b) in &boards {
+        check_conventions(&p.display().to_string(), b);
+    }
+    let Some(containerd) = Containerd::start() else {
+        panic!("containerd missing: run `cargo xtask setup`");
+    };
+    let socket = containerd.socket.display().to_string();
+    // OTLP to a closed port: the export counters exist and the failures count
+    let agent = Agent::start(&[
+        "--containerd-socket",
+        &socket,
+        "--otlp-endpoint",
+        "http://127.0.0.1:9",
+        "--otlp-interval",
+        "1s",
+    ]);
+    // getppid ×50 and a failing openat ×10 every 100 ms
+    let _container = Container::start(
+        &containerd,
+        &rootfs(&containerd.dir),
+        &["steady", "50", "10"],
+    );
+    let _service = HostService::start();
+    let prom = Prometheus::start(&agent.addr);
+    // labelled container series, and enough 1 s scrapes for every rate window
+    wait_for(60, "the container's series in Prometheus", || {
+        has_data(&prom.query(
+            r#"count_over_time(archscope_syscalls_total{pod="web-7d9f", syscall="getppid"}[10s]) >= 6"#,
+        ))
+    });
+    let (mut checked, mut skipped, mut missing) = (0, 0, Vec::new());
+    for (path, board) in &boards {
+        let uid = board["uid"].as_str().unwrap();
+        let vars = fill_variables(&prom, board, uid);
+        for panel in board["panels"].as_array().unwrap() {
+            let title = panel["title"].as_str().unwrap();
+            let Some(targets) = panel["targets"].as_array() else {
+                continue;
+            };
+            let skip = SKIP.iter().find(|(u, t, _)| *u == uid && *t == title);
+            for t in targets {
+                let expr = fill(t["expr"].as_str().unwrap(), &vars);
+                let data = has_data(&prom.query(&expr));
+                match (skip, data) {
+                    (Some((_, _, why)), false) => {
+                        eprintln!("skip {uid} / {title}: {why}");
+                        skipped += 1;
+                    }
+                    (Some(_), true) => {
+                        eprintln!("NOTE {uid} / {title} has data now: drop it from SKIP");
+                        checked += 1;
+                    }
+                    (None, true) => checked += 1,
+                    (None, false) => missing.push(format!("{} / {title}: {expr}", path.display())),
+                }
+            }
+        }
+    }
+    eprintln!("dashboards: {checked} queries with data, {skipped} skipped");
+    assert!(
+        missing.is_empty(),
+        "queries without data:\n{}",
+        missing.join("\n")
+    );
+}
