@@ -141,9 +141,12 @@ fn check_daemonset(flags: &[&str], docs: &[Value]) {
         assert_eq!(sc["privileged"], true);
         assert!(caps.is_null());
     } else if flags.contains(&"--kernel-before-5-11") {
-        assert_eq!(*caps, serde_json::json!(["BPF", "PERFMON", "SYS_RESOURCE"]));
+        assert_eq!(
+            *caps,
+            serde_json::json!(["BPF", "PERFMON", "NET_ADMIN", "SYS_RESOURCE"])
+        );
     } else {
-        assert_eq!(*caps, serde_json::json!(["BPF", "PERFMON"]));
+        assert_eq!(*caps, serde_json::json!(["BPF", "PERFMON", "NET_ADMIN"]));
         assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
         assert_eq!(sc["allowPrivilegeEscalation"], false);
     }
@@ -215,9 +218,9 @@ fn systemd_unit_installs_and_verifies() {
         assert!(!err.contains("archscope.service"), "{err}");
         let text = std::fs::read_to_string(&unit).unwrap();
         let caps = if privileged {
-            "CAP_BPF CAP_PERFMON CAP_SYS_ADMIN"
+            "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN"
         } else {
-            "CAP_BPF CAP_PERFMON"
+            "CAP_BPF CAP_PERFMON CAP_NET_ADMIN"
         };
         assert!(
             text.contains(&format!("\nCapabilityBoundingSet={caps}\n")),
@@ -239,14 +242,14 @@ fn systemd_unit_installs_and_verifies() {
 }
 
 /// The capability set both the manifests and the unit grant is enough: `agent check`
-/// loads and attaches every program with CAP_BPF and CAP_PERFMON only (as root, which
+/// loads and attaches every program with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN only (as root, which
 /// owns tracefs and the containerd socket, with no other capability).
 #[test]
 fn the_agent_runs_with_bpf_and_perfmon_only() {
     if skip_under_emulation() {
         return; // no setpriv in the VM's initramfs
     }
-    let caps = "-all,+bpf,+perfmon";
+    let caps = "-all,+bpf,+perfmon,+net_admin";
     let out = Command::new("setpriv")
         .args([
             "--bounding-set",
@@ -268,4 +271,8 @@ fn the_agent_runs_with_bpf_and_perfmon_only() {
         "{text}"
     );
     assert!(text.contains("result: the agent can run here"), "{text}");
+    assert!(
+        text.contains("archscope_skb_egress [traffic] cgroup_skb/egress: loaded and attached"),
+        "{text}"
+    );
 }

@@ -156,12 +156,14 @@ fn security_context(a: &KubernetesArgs) -> String {
     } else {
         s.push_str("privileged: false\nallowPrivilegeEscalation: false\ncapabilities:\n");
         s.push_str("  drop: [\"ALL\"]\n");
-        s.push_str("  # BPF: programs and maps; PERFMON: attach tracepoints, read kernel memory\n");
+        s.push_str(
+            "  # BPF: programs and maps; PERFMON: attach tracepoints, read kernel memory;\n  # NET_ADMIN: attach the traffic programs to the cgroup2 root (cgroup_skb)\n",
+        );
         if a.kernel_before_5_11 {
             s.push_str("  # SYS_RESOURCE: raise RLIMIT_MEMLOCK, which kernels before 5.11 charge maps to\n");
-            s.push_str("  add: [\"BPF\", \"PERFMON\", \"SYS_RESOURCE\"]\n");
+            s.push_str("  add: [\"BPF\", \"PERFMON\", \"NET_ADMIN\", \"SYS_RESOURCE\"]\n");
         } else {
-            s.push_str("  add: [\"BPF\", \"PERFMON\"]\n");
+            s.push_str("  add: [\"BPF\", \"PERFMON\", \"NET_ADMIN\"]\n");
         }
     }
     s.push_str(

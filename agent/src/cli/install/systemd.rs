@@ -45,11 +45,11 @@ pub fn render(a: &SystemdArgs) -> Result<String, UsageError> {
     }
     let (caps, comment) = if a.privileged {
         (
-            "CAP_BPF CAP_PERFMON CAP_SYS_ADMIN",
+            "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN",
             "\n# and SYS_ADMIN, which kernels before 5.8 ask for instead",
         )
     } else {
-        ("CAP_BPF CAP_PERFMON", "")
+        ("CAP_BPF CAP_PERFMON CAP_NET_ADMIN", "")
     };
     Ok(super::render(
         TEMPLATE,

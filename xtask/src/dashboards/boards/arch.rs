@@ -93,19 +93,19 @@ pub fn arch() -> Board {
             ),
             row("Benchmarks (agent bench)"),
             ts(
-                "Throughput by benchmark and architecture",
-                "ops",
+                "Median by benchmark and architecture (unit in the legend)",
+                "none",
                 &[(
-                    r#"archscope_bench_operations_per_second{benchmark=~"$benchmark", arch=~"$arch"}"#,
-                    "{{benchmark}} {{arch}}",
+                    r#"archscope_bench_median{benchmark=~"$benchmark", arch=~"$arch"}"#,
+                    "{{benchmark}} {{arch}} ({{unit}})",
                 )],
             ),
             panel(
                 Table,
-                "Latency by benchmark and architecture",
-                "s",
+                "Variation (CV) by benchmark and architecture",
+                "percentunit",
                 &[(
-                    r#"archscope_bench_latency_seconds{benchmark=~"$benchmark", arch=~"$arch"}"#,
+                    r#"archscope_bench_cv{benchmark=~"$benchmark", arch=~"$arch"}"#,
                     "",
                 )],
             ),

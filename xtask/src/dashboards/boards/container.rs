@@ -1,5 +1,5 @@
 //! Container drill-down.
-use super::{CONTAINER, p, rate, ts};
+use super::{CONTAINER, IO, p, rate, traffic, ts};
 use crate::dashboards::Kind::Heatmap;
 use crate::dashboards::Var::{Arch, Container, Namespace, Node, Pod};
 use crate::dashboards::{Board, panel, row};
@@ -90,14 +90,14 @@ pub fn container() -> Board {
                     (
                         &format!(
                             "sum by (pod) ({})",
-                            rate("archscope_tcp_sent_bytes_total", CONTAINER)
+                            rate(IO, &traffic(CONTAINER, "tcp", "transmit"))
                         ),
                         "sent {{pod}}",
                     ),
                     (
                         &format!(
                             "sum by (pod) ({})",
-                            rate("archscope_tcp_received_bytes_total", CONTAINER)
+                            rate(IO, &traffic(CONTAINER, "tcp", "receive"))
                         ),
                         "received {{pod}}",
                     ),
@@ -121,14 +121,14 @@ pub fn container() -> Board {
                     (
                         &format!(
                             "sum by (pod) ({})",
-                            rate("archscope_udp_sent_bytes_total", CONTAINER)
+                            rate(IO, &traffic(CONTAINER, "udp", "transmit"))
                         ),
                         "sent {{pod}}",
                     ),
                     (
                         &format!(
                             "sum by (pod) ({})",
-                            rate("archscope_udp_received_bytes_total", CONTAINER)
+                            rate(IO, &traffic(CONTAINER, "udp", "receive"))
                         ),
                         "received {{pod}}",
                     ),
@@ -140,8 +140,8 @@ pub fn container() -> Board {
                 "none",
                 &[(
                     &ratio(
-                        "archscope_container_instructions_total",
-                        "archscope_container_cycles_total",
+                        "archscope_cgroup_cpu_instructions_total",
+                        "archscope_cgroup_cpu_cycles_total",
                     ),
                     "{{pod}}/{{container}}",
                 )],
@@ -151,8 +151,8 @@ pub fn container() -> Board {
                 "percentunit",
                 &[(
                     &ratio(
-                        "archscope_container_cache_misses_total",
-                        "archscope_container_cache_references_total",
+                        "archscope_cgroup_cpu_cache_misses_total",
+                        "archscope_cgroup_cpu_cache_references_total",
                     ),
                     "{{pod}}/{{container}}",
                 )],

@@ -1,6 +1,6 @@
 //! The five boards. Metric names: agent/src/collect/names.rs (syscalls, identity, health);
-//! network (`archscope_tcp_*`, `archscope_udp_*`), PMU (`archscope_cpu_*`,
-//! `archscope_container_*` hardware counters, `archscope_pmu_counter_available`),
+//! network (`archscope_network_io_bytes_total`, `archscope_tcp_*`), PMU (`archscope_cpu_*`,
+//! `archscope_cgroup_cpu_*` hardware counters, `archscope_pmu_counter_available`),
 //! sensors and bench (`archscope_bench_*`) follow the same pattern for features on their
 //! way; tests/tests/dashboards.rs lists the panels that wait for them.
 use super::Kind::Timeseries;
@@ -12,6 +12,13 @@ const CONTAINER: &str =
     r#"instance=~"$node", namespace=~"$namespace", pod=~"$pod", container=~"$container""#;
 /// Carries a node's `arch` onto per-instance series.
 const BY_ARCH: &str = r#"* on (instance) group_left (arch) archscope_node_info{arch=~"$arch"}"#;
+
+/// Payload bytes per protocol and direction (`archscope_network_io_bytes_total`).
+const IO: &str = "archscope_network_io_bytes_total";
+
+fn traffic(sel: &str, protocol: &str, direction: &str) -> String {
+    format!(r#"{sel}, protocol="{protocol}", direction="{direction}""#)
+}
 
 fn rate(metric: &str, sel: &str) -> String {
     format!("rate({metric}{{{sel}}}[$__rate_interval])")

@@ -1,5 +1,5 @@
 //! Node overview, and hardware beside service traffic.
-use super::{NODE, POD, p, rate, ts};
+use super::{IO, NODE, POD, p, rate, traffic, ts};
 use crate::dashboards::Kind::{Stat, Table};
 use crate::dashboards::Var::{Arch, Namespace, Node, Pod};
 use crate::dashboards::{Board, panel, row};
@@ -110,14 +110,14 @@ pub fn node() -> Board {
                     (
                         &format!(
                             "sum by (instance) ({})",
-                            rate("archscope_tcp_sent_bytes_total", NODE)
+                            rate(IO, &traffic(NODE, "tcp", "transmit"))
                         ),
                         "sent {{instance}}",
                     ),
                     (
                         &format!(
                             "sum by (instance) ({})",
-                            rate("archscope_tcp_received_bytes_total", NODE)
+                            rate(IO, &traffic(NODE, "tcp", "receive"))
                         ),
                         "received {{instance}}",
                     ),
@@ -141,6 +141,12 @@ pub fn node() -> Board {
 
 pub fn hardware() -> Board {
     let by_pod = |m: &str| format!("sum by (namespace, pod) ({})", rate(m, POD));
+    let by_pod_where = |m: &str, extra: &str| {
+        format!(
+            "sum by (namespace, pod) ({})",
+            rate(m, &format!("{POD}, {extra}"))
+        )
+    };
     Board {
         uid: "archscope-hardware",
         title: "archscope / Hardware and service traffic",
@@ -163,11 +169,11 @@ pub fn hardware() -> Board {
                 "Bps",
                 &[
                     (
-                        &by_pod("archscope_tcp_sent_bytes_total"),
+                        &by_pod_where(IO, r#"protocol="tcp", direction="transmit""#),
                         "sent {{namespace}}/{{pod}}",
                     ),
                     (
-                        &by_pod("archscope_tcp_received_bytes_total"),
+                        &by_pod_where(IO, r#"protocol="tcp", direction="receive""#),
                         "received {{namespace}}/{{pod}}",
                     ),
                 ],
@@ -178,8 +184,8 @@ pub fn hardware() -> Board {
                 &[(
                     &format!(
                         "{} / {}",
-                        by_pod("archscope_container_instructions_total"),
-                        by_pod("archscope_container_cycles_total")
+                        by_pod("archscope_cgroup_cpu_instructions_total"),
+                        by_pod("archscope_cgroup_cpu_cycles_total")
                     ),
                     "{{namespace}}/{{pod}}",
                 )],
