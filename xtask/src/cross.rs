@@ -142,9 +142,7 @@ pub fn build_agent_and_init(t: Target) -> anyhow::Result<Built> {
     let mut c = t.cargo()?;
     c.args(["build", "--release", "--target", t.triple()])
         .args(["-p", "archscope-agent", "-p", "archscope-tests"])
-        .args(["--bin", "agent", "--bin", "archscope-vm-init"])
-        // a guest needs no Kubernetes client: saves compiling it for the target
-        .arg("--no-default-features");
+        .args(["--bin", "agent", "--bin", "archscope-vm-init"]);
     let bins = executables(&mut c, false)?;
     Ok(Built {
         bins,
