@@ -45,15 +45,7 @@ pub fn archives(targets: &[Target]) -> anyhow::Result<Vec<PathBuf>> {
         let image = dist.join("image").join(t.goarch());
         std::fs::create_dir_all(&image)?;
         std::fs::copy(agent, image.join("agent"))?;
-        let archive = dist.join(format!("{name}.tar.gz"));
-        status(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&dist)
-                .args(["--owner=0", "--group=0", "-czf"])
-                .arg(&archive)
-                .arg(&name),
-        )?;
+        let archive = tar_gz(&dist, &name)?;
         eprintln!("dist: {}", archive.display());
         made.push(archive);
     }
@@ -112,6 +104,20 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<()> {
 }
 
 /// Copy a file or a directory tree.
+/// `dir/name` packed as `dir/name.tar.gz`, owned by root whoever builds it.
+pub fn tar_gz(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let archive = dir.join(format!("{name}.tar.gz"));
+    status(
+        Command::new("tar")
+            .arg("-C")
+            .arg(dir)
+            .args(["--owner=0", "--group=0", "-czf"])
+            .arg(&archive)
+            .arg(name),
+    )?;
+    Ok(archive)
+}
+
 pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     if from.is_dir() {
         std::fs::create_dir_all(to)?;

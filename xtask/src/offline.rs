@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::dist::{copy_tree, dist_dir, ebpf_object, version};
+use crate::dist::{copy_tree, dist_dir, ebpf_object, tar_gz, version};
 use crate::{cargo, root, status};
 
 /// Where the bundle keeps the object, and the cargo settings that point the build at it.
@@ -105,15 +105,7 @@ pub fn bundle() -> anyhow::Result<PathBuf> {
     text.push_str(CARGO_CONFIG);
     std::fs::write(&config, text)?;
     std::fs::write(stage.join("OFFLINE.md"), README)?;
-    let archive = dist.join(format!("{name}.tar.gz"));
-    status(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&dist)
-            .args(["--owner=0", "--group=0", "-czf"])
-            .arg(&archive)
-            .arg(&name),
-    )?;
+    let archive = tar_gz(&dist, &name)?;
     let size = std::fs::metadata(&archive)?.len();
     eprintln!("dist: {} ({} MiB)", archive.display(), size >> 20);
     Ok(archive)
