@@ -39,30 +39,21 @@ impl Containerd {
             "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
         )
         .unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(&config)
-            .arg("--root")
-            .arg(dir.join("root"))
-            .arg("--state")
-            .arg(dir.join("state"))
-            .arg("--address")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("containerd.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let c = Containerd { child, dir, socket };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !c.socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not start; see {}/containerd.log",
-                c.dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(c)
+        let child = spawn(&dir, &socket);
+        Some(Containerd { child, dir, socket })
+    }
+
+    /// Stop containerd (SIGTERM, as systemd would); its containers' shims keep running.
+    pub fn stop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+
+    /// Start it again on the same root, state and socket.
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.dir, &self.socket);
     }
 
     pub fn ctr(&self, args: &[&str]) -> std::process::Output {
@@ -83,6 +74,40 @@ impl Drop for Containerd {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Start containerd with the instance's config, root, state and socket; wait for the socket.
+fn spawn(dir: &Path, socket: &Path) -> Child {
+    let _ = std::fs::remove_file(socket);
+    let child = Command::new("containerd")
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--state")
+        .arg(dir.join("state"))
+        .arg("--address")
+        .arg(socket)
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("containerd.log"))
+                .unwrap(),
+        )
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "containerd did not start; see {}/containerd.log",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
 }
 
 /// A rootfs holding the workload and the shared libraries it links.
@@ -112,7 +137,7 @@ pub fn rootfs_of(root: &Path, bin: &Path) -> PathBuf {
 /// `args`; killed and deleted on drop.
 pub struct Container<'a> {
     containerd: &'a Containerd,
-    id: String,
+    pub id: String,
 }
 
 impl<'a> Container<'a> {

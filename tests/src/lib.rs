@@ -46,6 +46,8 @@ pub struct Cgroup {
     pub dir: PathBuf,
     /// The agent's `cgroup` label for it.
     pub label: String,
+    /// Directories made for it, removed on drop in this order (`dir` first).
+    made: Vec<PathBuf>,
 }
 
 impl Cgroup {
@@ -54,7 +56,28 @@ impl Cgroup {
         let dir = cgroup2_root().join(label.trim_start_matches('/'));
         std::fs::create_dir(&dir)
             .unwrap_or_else(|e| panic!("creating {} (run as root): {e}", dir.display()));
-        Cgroup { dir, label }
+        Cgroup {
+            made: vec![dir.clone()],
+            dir,
+            label,
+        }
+    }
+
+    /// A cgroup at `rel` below this one (e.g. a runtime's `kubepods/.../<id>` layout),
+    /// with every directory on the way; removed on drop, before this one.
+    pub fn nested(&self, rel: &str) -> Cgroup {
+        let mut made = Vec::new();
+        let mut dir = self.dir.clone();
+        for part in rel.split('/') {
+            dir.push(part);
+            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+            made.insert(0, dir.clone());
+        }
+        Cgroup {
+            label: format!("{}/{rel}", self.label),
+            dir,
+            made,
+        }
     }
 
     pub fn procs(&self) -> String {
@@ -64,11 +87,13 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() {
-                return;
+        for dir in &self.made {
+            for _ in 0..50 {
+                if std::fs::remove_dir(dir).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }

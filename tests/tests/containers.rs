@@ -3,8 +3,8 @@
 //! pod and namespace; after the container is removed its series end after the grace period.
 use std::time::{Duration, Instant};
 
-use archscope_tests::containerd::{Containerd, rootfs};
-use archscope_tests::{Agent, Metrics};
+use archscope_tests::containerd::{Container, Containerd, rootfs};
+use archscope_tests::{Agent, Cgroup, Metrics, workload};
 
 fn series_for(
     m: &Metrics,
@@ -174,4 +174,72 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
         gone_at.elapsed() >= Duration::from_secs(1),
         "series dropped before the grace period"
     );
+}
+
+/// containerd stops and comes back: the agent keeps counting, labels a container it has
+/// not seen from its cgroup path alone meanwhile, reports the source down with its failed
+/// refreshes, and names containers again once containerd answers.
+#[test]
+fn containerd_outage_and_recovery() {
+    let Some(mut containerd) = Containerd::start() else {
+        return;
+    };
+    let socket = containerd.socket.display().to_string();
+    let agent = Agent::start(&["--containerd-socket", &socket]);
+    let up = |m: &Metrics| m.value("archscope_metadata_source_up", &[("source", "containerd")]);
+    let errors = |m: &Metrics| {
+        m.value(
+            "archscope_metadata_source_errors_total",
+            &[("source", "containerd")],
+        )
+        .unwrap_or(0.0)
+    };
+    let wait_for = |what: &str, ok: &dyn Fn(&Metrics) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let m = agent.metrics();
+            if ok(&m) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting: {what}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    wait_for("containerd up", &|m| up(m) == Some(1.0));
+
+    containerd.stop();
+    // A container the cache has never seen, its cgroup laid out as runc makes it: its
+    // first sight asks containerd for a refresh, which fails.
+    let base = Cgroup::new("outage");
+    let id = format!(
+        "{:064x}",
+        std::process::id() as u128 * 0x5851_f42d_4c95_7f2d + 7
+    );
+    let cg = base.nested(&format!(
+        "kubepods/besteffort/pod7e3f9a1c-2b4d-4f6e-8a0c-1d2e3f4a5b6c/{id}"
+    ));
+    workload(&cg, &["basic", "1000", "0"]);
+    let m = wait_for("the source reported down", &|m| {
+        up(m) == Some(0.0) && errors(m) >= 1.0 && series_for(m, &id, "getppid").is_some()
+    });
+    let s = series_for(&m, &id, "getppid").unwrap();
+    assert_eq!(s["value"], "1000", "counting goes on without metadata");
+    assert_eq!(s.get("pod").map_or("", String::as_str), "", "{s:?}");
+    assert_eq!(s["runtime"], "cri", "{s:?}");
+    agent.get("/healthz"); // panics unless 200
+
+    containerd.restart();
+    let root = rootfs(&containerd.dir);
+    let c = Container::start(&containerd, &root, &["basic", "10", "0"]);
+    let m = wait_for("a container named after the restart", &|m| {
+        m.find(
+            "archscope_syscalls_total",
+            &[("container_id", &c.id), ("pod", "web-7d9f")],
+        )
+        .next()
+        .is_some()
+    });
+    assert_eq!(up(&m), Some(1.0));
+    // the outage's container is still counted, unchanged
+    assert_eq!(series_for(&m, &id, "getppid").unwrap()["value"], "1000");
 }

@@ -27,7 +27,7 @@ pub fn archives(targets: &[Target]) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(&dist)?;
     let mut made = Vec::new();
     for &t in targets {
-        let built = cross::build(t, false)?;
+        let built = cross::build(t)?;
         let agent = built
             .bins
             .iter()

@@ -36,7 +36,13 @@ enum Cmd {
     },
     /// Run the kernel integration tests on a real kernel of another architecture under
     /// qemu: arm64 (Debian's kernel) or loongarch64 (built from linux-source-6.12).
-    VmTest { arch: String },
+    VmTest {
+        arch: String,
+        /// arm64 only: then boot again with one CPU under `-icount shift=0` and run the
+        /// PMU tests, whose exact-IPC check needs it (slow; not part of `cargo xtask test`)
+        #[arg(long)]
+        icount: bool,
+    },
     /// Run `agent bench run` on a real kernel of another architecture under qemu and write
     /// the results document it prints (arguments after `--` go to `agent bench run`,
     /// default `--quick`).
@@ -91,14 +97,14 @@ fn main() -> anyhow::Result<()> {
         } => {
             let t = cross::Target::parse(&t)?;
             setup::run(false)?;
-            cross::build(t, false)?;
+            cross::build(t)?;
             eprintln!("built {}", t.out_dir().join("agent").display());
             Ok(())
         }
-        Cmd::VmTest { arch } => {
+        Cmd::VmTest { arch, icount } => {
             let t = cross::Target::parse(&arch)?;
             setup::run(false)?;
-            vm::run(t)
+            vm::run(t, icount)
         }
         Cmd::VmBench {
             arch,
