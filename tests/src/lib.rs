@@ -20,6 +20,34 @@ pub fn skip_under_emulation() -> bool {
     vm
 }
 
+/// A command running the agent under test; with ARCHSCOPE_TEST_AGENT_CAPS (e.g.
+/// `bpf,perfmon,net_admin`, what the docs list) it runs through `setpriv` holding only
+/// those capabilities, so a whole suite run proves that set sufficient.
+pub fn agent_cmd() -> Command {
+    let Some(caps) = std::env::var("ARCHSCOPE_TEST_AGENT_CAPS")
+        .ok()
+        .filter(|c| !c.is_empty())
+    else {
+        return Command::new(agent_bin());
+    };
+    let set: String = std::iter::once("-all".to_string())
+        .chain(caps.split(',').map(|c| format!("+{}", c.trim())))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut c = Command::new("setpriv");
+    c.args([
+        "--bounding-set",
+        &set,
+        "--inh-caps",
+        &set,
+        "--ambient-caps",
+        &set,
+    ])
+    .arg("--")
+    .arg(agent_bin());
+    c
+}
+
 /// The agent binary under test (`cargo xtask test` sets XTASK_AGENT_BIN).
 pub fn agent_bin() -> PathBuf {
     std::env::var_os("XTASK_AGENT_BIN")
@@ -142,7 +170,7 @@ impl Agent {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(agent_bin())
+        let child = agent_cmd()
             .args(["run", "--listen", &addr])
             .args(extra)
             .envs(env.iter().copied())

@@ -5,8 +5,6 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::agent_bin;
-
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -22,7 +20,7 @@ pub fn venv_bin(name: &str) -> PathBuf {
 }
 
 pub fn agent(args: &[&str]) -> String {
-    let out = Command::new(agent_bin()).args(args).output().unwrap();
+    let out = crate::agent_cmd().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "agent {args:?}: {}",

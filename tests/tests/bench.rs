@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use archscope_tests::{Agent, agent_bin, skip_under_emulation};
+use archscope_tests::{Agent, skip_under_emulation};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -24,7 +24,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn agent(args: &[&str]) -> Output {
-    Command::new(agent_bin()).args(args).output().unwrap()
+    archscope_tests::agent_cmd().args(args).output().unwrap()
 }
 
 fn ok(out: &Output) -> String {

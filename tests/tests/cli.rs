@@ -1,11 +1,8 @@
 //! `agent check` on the running kernel, and bad input of every kind: one line, exit 2.
-use std::process::Command;
-
-use archscope_tests::agent_bin;
 
 #[test]
 fn check_reports_programs_and_exits_zero() {
-    let out = Command::new(agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["check", "--output", "json"])
         .output()
         .unwrap();
@@ -35,7 +32,7 @@ fn check_reports_programs_and_exits_zero() {
         // the same object on 6.18 x86_64 and 6.1 arm64: every hook is there on both
         assert_eq!(p["attached"], true, "{p}");
     }
-    let text = Command::new(agent_bin()).arg("check").output().unwrap();
+    let text = archscope_tests::agent_cmd().arg("check").output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(
         text.contains(
@@ -52,7 +49,7 @@ fn check_names_the_missing_tracepoint() {
     let empty =
         std::env::temp_dir().join(format!("archscope-empty-tracefs-{}", std::process::id()));
     std::fs::create_dir_all(empty.join("events")).unwrap();
-    let out = Command::new(agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["check", "--tracefs"])
         .arg(&empty)
         .output()
@@ -172,7 +169,7 @@ fn bad_input_is_one_line_and_exit_2() {
         ),
     ];
     for (args, env, want) in cases {
-        let out = Command::new(agent_bin())
+        let out = archscope_tests::agent_cmd()
             .args(&args)
             .envs(env.iter().copied())
             .output()

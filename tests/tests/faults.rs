@@ -102,7 +102,7 @@ fn a_missing_tracepoint_disables_only_its_feature() {
         Some(0.0)
     );
     drop(agent);
-    let out = Command::new(archscope_tests::agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["check", "--tracefs", &dir])
         .output()
         .unwrap();

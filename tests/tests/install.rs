@@ -105,7 +105,7 @@ fn check_config_map(flags: &[&str], docs: &[Value]) {
         .unwrap();
     let file = std::env::temp_dir().join(format!("archscope-cm-{}.toml", std::process::id()));
     std::fs::write(&file, toml).unwrap();
-    let out = Command::new(agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["check", "--output", "json", "--config"])
         .arg(&file)
         .output()

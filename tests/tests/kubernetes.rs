@@ -302,7 +302,7 @@ fn pods_and_workloads_from_the_api() {
 
 #[test]
 fn kubeconfig_without_node_name_is_a_usage_error() {
-    let out = std::process::Command::new(archscope_tests::agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args([
             "run",
             "--listen",

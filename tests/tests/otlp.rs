@@ -1,11 +1,10 @@
 //! OTLP export to a real receiver (gRPC and HTTP/protobuf, `opentelemetry-proto`): the
 //! values equal what /metrics shows, under OpenTelemetry names, and an absent, refusing
 //! or hanging receiver costs nothing but its own data. Needs root, like syscalls.rs.
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use archscope_tests::otlp_receiver::{Point, Receiver, tls};
-use archscope_tests::{Agent, Cgroup, Metrics, agent_bin, workload};
+use archscope_tests::{Agent, Cgroup, Metrics, workload};
 
 const WAIT: Duration = Duration::from_secs(30);
 const CALLS: &str = "archscope.syscall.calls";
@@ -67,7 +66,7 @@ fn wait_metric(agent: &Agent, name: &str, ok: impl Fn(f64) -> bool) -> f64 {
 }
 
 fn node_json() -> serde_json::Value {
-    let out = Command::new(agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["node", "--output", "json"])
         .output()
         .unwrap();
@@ -428,7 +427,7 @@ fn bad_otlp_settings_exit_2_naming_the_field() {
         ),
     ];
     for (args, env, want) in cases {
-        let out = Command::new(agent_bin())
+        let out = archscope_tests::agent_cmd()
             .args(["run", "--listen", "127.0.0.1:0"])
             .args(*args)
             .envs(env.iter().copied())

@@ -3,9 +3,8 @@
 //! PMUv3 whose instruction counter exists only with `-icount` (the xtask boot that passes
 //! `archscope.icount=1` sets XTASK_VM_ICOUNT), where cycles == instructions, so a
 //! container's IPC is exactly 1.
-use std::process::Command;
 
-use archscope_tests::{Agent, Cgroup, Metrics, agent_bin, workload};
+use archscope_tests::{Agent, Cgroup, Metrics, workload};
 
 const EVENTS: [&str; 9] = [
     "cycles",
@@ -20,7 +19,7 @@ const EVENTS: [&str; 9] = [
 ];
 
 fn check() -> serde_json::Value {
-    let out = Command::new(agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["check", "--output", "json"])
         .output()
         .unwrap();

@@ -255,7 +255,7 @@ fn goarch() -> &'static str {
 
 #[test]
 fn node_info_matches_agent_node() {
-    let out = std::process::Command::new(archscope_tests::agent_bin())
+    let out = archscope_tests::agent_cmd()
         .args(["node", "--output", "json"])
         .output()
         .unwrap();

@@ -80,6 +80,12 @@ enum Cmd {
     /// Build the offline bundle as an air-gapped site would (no network, empty
     /// CARGO_HOME, no eBPF toolchain) and smoke-test the binary. Several minutes.
     TestOffline,
+    /// Measure the release agent against the project's performance goals (the table in
+    /// docs/PERFORMANCE.md); `--quick` for a short smoke run. Needs root.
+    Perf {
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -161,6 +167,25 @@ fn main() -> anyhow::Result<()> {
         Cmd::TestOffline => {
             setup::run(false)?;
             offline::test()
+        }
+        Cmd::Perf { quick } => {
+            setup::run(false)?;
+            status(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "archscope-agent",
+                "-p",
+                "archscope-tests",
+                "--bins",
+            ]))?;
+            let dir = target_dir().join("release");
+            let mut perf = std::process::Command::new(dir.join("archscope-perf"));
+            if quick {
+                perf.arg("--quick");
+            }
+            perf.env("XTASK_AGENT_BIN", dir.join("agent"));
+            status(&mut perf)
         }
     }
 }

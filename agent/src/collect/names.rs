@@ -342,6 +342,12 @@ pub const OTLP_EXPORTS: MetricDef = def(
     None,
     Kind::Counter,
 );
+pub const OTLP_POINTS_EXPORTED: MetricDef = def(
+    "otlp_points_exported",
+    "Data points the receiver accepted.",
+    None,
+    Kind::Counter,
+);
 pub const OTLP_EXPORTS_FAILED: MetricDef = def(
     "otlp_exports_failed",
     "OTLP export attempts that failed: unreachable, timed out or refused (each retry counts).",
@@ -498,6 +504,7 @@ pub const ALL: &[&MetricDef] = &[
     &AGENT_RSS,
     &AGENT_CPU,
     &OTLP_EXPORTS,
+    &OTLP_POINTS_EXPORTED,
     &OTLP_EXPORTS_FAILED,
     &OTLP_POINTS_DROPPED,
     &OTLP_QUEUE_POINTS,

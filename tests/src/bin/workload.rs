@@ -19,6 +19,8 @@
 //!   archscope-workload <cgroup.procs> udp-recv <addr:port> <datagrams>
 //!   archscope-workload <cgroup.procs> udp-send <addr:port> <datagrams> <bytes-each>
 //!   archscope-workload <cgroup.procs> spin <iterations>       (a CPU-bound loop, no syscalls)
+//!   archscope-workload <cgroup.procs> rate <getppid-per-second> <seconds>
+//!       (getppid at that rate, in batches every 10 ms; prints the seconds it took)
 //!   archscope-workload <cgroup.procs> steady <getppid> <openat-missing>
 //!       (that much every 100 ms until killed: a live workload for Prometheus)
 //!
@@ -193,6 +195,17 @@ fn main() {
             openat_missing_n(num(4));
             std::thread::sleep(std::time::Duration::from_millis(100));
         },
+        "rate" => {
+            // getppid at a set rate: a batch every 10 ms, then sleep to the next tick
+            let (per_tick, ticks) = (num(3) / 100, num(4) * 100);
+            let start = std::time::Instant::now();
+            for t in 1..=ticks {
+                getppid_n(per_tick);
+                let next = start + std::time::Duration::from_millis(10 * t);
+                std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+            }
+            println!("{:.3}", start.elapsed().as_secs_f64());
+        }
         other => panic!("unknown scenario {other}"),
     }
 }

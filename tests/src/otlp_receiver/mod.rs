@@ -115,6 +115,11 @@ impl Receiver {
         }
     }
 
+    /// Requests received so far, removed from the receiver's record (long runs).
+    pub fn take(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.received.lock().unwrap())
+    }
+
     /// Requests received so far, in order.
     pub fn requests(&self) -> Vec<Value> {
         self.received.lock().unwrap().clone()

@@ -179,6 +179,10 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         m("archscope.otlp.exports.accepted", "{request}"),
     ),
     (
+        "otlp_points_exported",
+        m("archscope.otlp.points.exported", "{point}"),
+    ),
+    (
         "otlp_exports_failed",
         m("archscope.otlp.exports.failed", "{request}"),
     ),

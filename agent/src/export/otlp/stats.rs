@@ -8,14 +8,19 @@ use crate::collect::names;
 #[derive(Debug, Default)]
 pub struct OtlpStats {
     accepted: AtomicU64,
+    exported_points: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
     queued: AtomicU64,
 }
 
 impl OtlpStats {
-    pub fn accepted(&self) {
+    /// A request the receiver accepted, with `points` of which it rejected `rejected`.
+    pub fn accepted(&self, points: usize, rejected: usize) {
         self.accepted.fetch_add(1, Relaxed);
+        self.exported_points
+            .fetch_add(points.saturating_sub(rejected) as u64, Relaxed);
+        self.dropped(rejected);
     }
 
     pub fn failed(&self) {
@@ -42,6 +47,10 @@ impl OtlpStats {
             one(
                 &names::OTLP_EXPORTS,
                 Value::Counter(self.accepted.load(Relaxed)),
+            ),
+            one(
+                &names::OTLP_POINTS_EXPORTED,
+                Value::Counter(self.exported_points.load(Relaxed)),
             ),
             one(
                 &names::OTLP_EXPORTS_FAILED,

@@ -89,8 +89,7 @@ impl Exporter {
                     match result {
                         Ok(accepted) => {
                             self.queue.remove(seq);
-                            self.stats.accepted();
-                            self.stats.dropped(accepted.rejected_points as usize);
+                            self.stats.accepted(points, accepted.rejected_points as usize);
                             if failing > 0 {
                                 tracing::info!("OTLP export recovered after {failing} failed attempts");
                             }
