@@ -1,4 +1,5 @@
-//! Project tasks: `cargo xtask setup | build | run | test | vm-test | dist | test-offline`.
+//! Project tasks: `cargo xtask setup | build | run | test | vm-test | dist | test-offline |
+//! test-least-privilege | perf`.
 mod cross;
 mod dashboards;
 mod dist;
@@ -80,6 +81,9 @@ enum Cmd {
     /// Build the offline bundle as an air-gapped site would (no network, empty
     /// CARGO_HOME, no eBPF toolchain) and smoke-test the binary. Several minutes.
     TestOffline,
+    /// The host integration tests with every agent holding only CAP_BPF, CAP_PERFMON and
+    /// CAP_NET_ADMIN (or ARCHSCOPE_TEST_AGENT_CAPS): the documented set, proven sufficient.
+    TestLeastPrivilege,
     /// Measure the release agent against the project's performance goals (the table in
     /// docs/PERFORMANCE.md); `--quick` for a short smoke run. Needs root.
     Perf {
@@ -167,6 +171,10 @@ fn main() -> anyhow::Result<()> {
         Cmd::TestOffline => {
             setup::run(false)?;
             offline::test()
+        }
+        Cmd::TestLeastPrivilege => {
+            setup::run(false)?;
+            test::least_privilege()
         }
         Cmd::Perf { quick } => {
             setup::run(false)?;

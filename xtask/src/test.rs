@@ -54,6 +54,24 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The host integration suite with every agent the tests start holding only the
+/// capabilities the DaemonSet and the systemd unit grant.
+pub fn least_privilege() -> anyhow::Result<()> {
+    step(
+        "build agent",
+        cargo().args(["build", "-p", "archscope-agent"]),
+    )?;
+    let caps = std::env::var("ARCHSCOPE_TEST_AGENT_CAPS")
+        .unwrap_or_else(|_| "bpf,perfmon,net_admin".into());
+    step(
+        &format!("kernel integration tests, agent with only {caps}"),
+        cargo()
+            .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
+            .env("XTASK_AGENT_BIN", target_dir().join("debug/agent"))
+            .env("ARCHSCOPE_TEST_AGENT_CAPS", &caps),
+    )
+}
+
 fn step(name: &str, cmd: &mut std::process::Command) -> anyhow::Result<()> {
     eprintln!("==> {name}");
     if let Err(e) = status(cmd) {

@@ -221,7 +221,14 @@ fn fleet_rss_and_scrape(fleet: &Fleet) -> [Row; 2] {
 fn otlp_rate(fleet: &Fleet, secs: u64) -> Row {
     let receiver = Receiver::start("ok");
     let endpoint = receiver.endpoint("grpc");
-    let agent = Agent::start(&["--otlp-endpoint", &endpoint, "--otlp-interval", "1s"]);
+    let agent = Agent::start(&[
+        "--otlp-endpoint",
+        &endpoint,
+        "--otlp-protocol",
+        "grpc",
+        "--otlp-interval",
+        "1s",
+    ]);
     fleet.wait_seen(&agent);
     let exported = |a: &Agent| {
         a.metrics()
