@@ -20,11 +20,11 @@ pub fn skip_under_emulation() -> bool {
     vm
 }
 
-/// A command running the agent under test; with ARCHSCOPE_TEST_AGENT_CAPS (e.g.
+/// A command running the agent under test; with XTASK_AGENT_CAPS (e.g.
 /// `bpf,perfmon,net_admin`, what the docs list) it runs through `setpriv` holding only
 /// those capabilities, so a whole suite run proves that set sufficient.
 pub fn agent_cmd() -> Command {
-    let Some(caps) = std::env::var("ARCHSCOPE_TEST_AGENT_CAPS")
+    let Some(caps) = std::env::var("XTASK_AGENT_CAPS")
         .ok()
         .filter(|c| !c.is_empty())
     else {

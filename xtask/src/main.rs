@@ -82,7 +82,7 @@ enum Cmd {
     /// CARGO_HOME, no eBPF toolchain) and smoke-test the binary. Several minutes.
     TestOffline,
     /// The host integration tests with every agent holding only CAP_BPF, CAP_PERFMON and
-    /// CAP_NET_ADMIN (or ARCHSCOPE_TEST_AGENT_CAPS): the documented set, proven sufficient.
+    /// CAP_NET_ADMIN (or XTASK_AGENT_CAPS): the documented set, proven sufficient.
     TestLeastPrivilege,
     /// Measure the release agent against the project's performance goals (the table in
     /// docs/PERFORMANCE.md); `--quick` for a short smoke run. Needs root.

@@ -61,14 +61,13 @@ pub fn least_privilege() -> anyhow::Result<()> {
         "build agent",
         cargo().args(["build", "-p", "archscope-agent"]),
     )?;
-    let caps = std::env::var("ARCHSCOPE_TEST_AGENT_CAPS")
-        .unwrap_or_else(|_| "bpf,perfmon,net_admin".into());
+    let caps = std::env::var("XTASK_AGENT_CAPS").unwrap_or_else(|_| "bpf,perfmon,net_admin".into());
     step(
         &format!("kernel integration tests, agent with only {caps}"),
         cargo()
             .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
             .env("XTASK_AGENT_BIN", target_dir().join("debug/agent"))
-            .env("ARCHSCOPE_TEST_AGENT_CAPS", &caps),
+            .env("XTASK_AGENT_CAPS", &caps),
     )
 }
 
