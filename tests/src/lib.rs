@@ -162,15 +162,31 @@ impl Agent {
         Self::start_with_env(extra, &[])
     }
 
+    /// As `start`, but ready once it serves /healthz: for agents whose syscall programs
+    /// are meant to be off (then /readyz says 503).
+    pub fn start_healthy(extra: &[&str]) -> Agent {
+        Self::spawn(agent_cmd(), extra, &[], "/healthz")
+    }
+
+    /// As `start`, with the agent run by `cmd` (a wrapper such as `unshare`, whose last
+    /// argument is the agent binary).
+    pub fn start_via(cmd: Command, extra: &[&str]) -> Agent {
+        Self::spawn(cmd, extra, &[], "/readyz")
+    }
+
     /// As `start`, with these environment variables set for the agent.
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Agent {
+        Self::spawn(agent_cmd(), extra, env, "/readyz")
+    }
+
+    fn spawn(mut cmd: Command, extra: &[&str], env: &[(&str, &str)], ready: &str) -> Agent {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let child = agent_cmd()
+        let child = cmd
             .args(["run", "--listen", &addr])
             .args(extra)
             .envs(env.iter().copied())
@@ -181,7 +197,7 @@ impl Agent {
         let mut agent = Agent { child, addr };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = ureq::get(&format!("http://{}/readyz", agent.addr)).call()
+            if let Ok(r) = ureq::get(&format!("http://{}{ready}", agent.addr)).call()
                 && r.status() == 200
             {
                 return agent;

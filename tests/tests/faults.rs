@@ -118,3 +118,70 @@ fn a_missing_tracepoint_disables_only_its_feature() {
     );
     let _ = std::fs::remove_dir_all(fake);
 }
+
+/// No tracefs at all (not mounted, or a directory without events): every tracepoint
+/// program is off with its reason, the cgroup_skb programs still count, the agent serves
+/// its own health and says it is not ready.
+#[test]
+fn without_tracefs_the_agent_serves_what_needs_none() {
+    if skip_under_emulation() {
+        return;
+    }
+    let _one = ONE_AGENT.lock().unwrap_or_else(|e| e.into_inner());
+    let empty = std::env::temp_dir().join(format!("archscope-no-tracefs-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let dir = empty.display().to_string();
+    let agent = Agent::start_healthy(&["--tracefs", &dir]);
+    let m = agent.metrics();
+    let up = |f: &str| m.value("archscope_feature_up", &[("feature", f)]);
+    assert_eq!(up("syscalls"), Some(0.0));
+    assert_eq!(up("tcp"), Some(0.0));
+    assert_eq!(up("traffic"), Some(1.0), "cgroup_skb needs no tracefs");
+    assert_eq!(
+        m.value(
+            "archscope_program_up",
+            &[("program", "archscope_sys_enter")]
+        ),
+        Some(0.0)
+    );
+    let ready = ureq::get(&format!("http://{}/readyz", agent.addr)).call();
+    assert!(
+        matches!(ready, Err(ureq::Error::StatusCode(503))),
+        "{ready:?}"
+    );
+    drop(agent);
+    let out = archscope_tests::agent_cmd()
+        .args(["check", "--tracefs", &dir])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("tracepoint raw_syscalls:sys_enter not found"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+/// The agent pins nothing: with bpffs unmounted (its own mount namespace) it loads,
+/// attaches and counts as usual.
+#[test]
+fn bpffs_not_mounted_changes_nothing() {
+    if skip_under_emulation() {
+        return;
+    }
+    let _one = ONE_AGENT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg("umount -l /sys/fs/bpf 2>/dev/null; grep -q ' bpf ' /proc/self/mounts && exit 99; exec \"$0\" \"$@\"")
+        .arg(archscope_tests::agent_bin());
+    let agent = Agent::start_via(cmd, &[]);
+    let cg = Cgroup::new("faults-nobpffs");
+    workload(&cg, &["basic", "200", "0"]);
+    assert_eq!(
+        agent.metrics().value(
+            "archscope_syscalls_total",
+            &[("cgroup", &cg.label), ("syscall", "getppid")]
+        ),
+        Some(200.0)
+    );
+}

@@ -97,7 +97,12 @@ async fn job(State(api): State<Api>, Path((ns, name)): Path<(String, String)>) -
 
 /// The stand-in API on a loopback port, on its own runtime thread.
 fn serve(api: Api) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on(0, api)
+}
+
+/// The stand-in API on `port` (0: any free one).
+fn serve_on(port: u16, api: Api) -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -119,6 +124,23 @@ fn serve(api: Api) -> u16 {
         });
     });
     port
+}
+
+/// A kubeconfig in `dir` for the stand-in API on `port`, with a bearer token.
+fn kubeconfig(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: t\n\
+             clusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n\
+             users:\n- name: u\n  user:\n    token: test-token\n"
+        ),
+    )
+    .unwrap();
+    path
 }
 
 /// A kubepods cgroup (cgroupfs driver layout) with the workload run inside it.
@@ -203,18 +225,7 @@ fn pods_and_workloads_from_the_api() {
     };
     let port = serve(api.clone());
     let dir = std::env::temp_dir().join(format!("archscope-kube-{id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: t\n\
-             clusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n\
-             users:\n- name: u\n  user:\n    token: test-token\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig(&dir, port);
     let (web, job) = (
         PodCgroup::new(&uid_web, &cid_web),
         PodCgroup::new(&uid_job, &cid_job),
@@ -316,4 +327,75 @@ fn kubeconfig_without_node_name_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("NODE_NAME"), "{err}");
+}
+
+/// The API server unreachable when the agent starts, then up: counting goes on with the
+/// labels the cgroup path gives, the source is reported down with its failed refreshes,
+/// and the pod's names arrive once the server answers.
+#[test]
+fn api_unreachable_then_back() {
+    if skip_under_emulation() {
+        return;
+    }
+    let id = std::process::id();
+    let uid = format!("8d3f2e4a-0000-4000-8000-{id:012}");
+    let cid = format!("{:064x}", (id as u128) << 8 | 9);
+    let api = Api {
+        pods: Arc::new(vec![pod(
+            &uid,
+            "api-5c8d-q1",
+            "shop",
+            NODE,
+            ("ReplicaSet", "web-7d9f"),
+            json!({}),
+        )]),
+        seen: Arc::default(),
+    };
+    // a port nobody listens on yet: connections are refused
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("archscope-kube-outage-{id}"));
+    let kc = kubeconfig(&dir, port).display().to_string();
+    let cg = PodCgroup::new(&uid, &cid);
+    let agent = Agent::start_with_env(
+        &["--containerd-socket=", "--kubeconfig", &kc],
+        &[("NODE_NAME", NODE)],
+    );
+    cg.run("100");
+    let source = [("source", "kubernetes")];
+    let wait_for = |what: &str, ok: &dyn Fn(&Metrics) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let m = agent.metrics();
+            if ok(&m) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting: {what}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let m = wait_for("the source reported down", &|m| {
+        m.value("archscope_metadata_source_up", &source) == Some(0.0)
+            && m.value("archscope_metadata_source_errors_total", &source) >= Some(1.0)
+            && labels_of(m, &cid).is_some()
+    });
+    let l = labels_of(&m, &cid).unwrap();
+    let pod = l.get("pod").map_or("", String::as_str);
+    assert_eq!((&*l["value"], pod), ("100", ""), "{l:?}");
+
+    serve_on(port, api);
+    let m = wait_for("pod names after the API came back", &|m| {
+        labels_of(m, &cid).is_some_and(|l| l.get("pod").is_some_and(|p| p == "api-5c8d-q1"))
+    });
+    let l = labels_of(&m, &cid).unwrap();
+    assert_eq!(
+        (&*l["namespace"], &*l["workload"], &*l["value"]),
+        ("shop", "web", "100")
+    );
+    assert_eq!(m.value("archscope_metadata_source_up", &source), Some(1.0));
+    drop(agent);
+    let _ = std::fs::remove_dir_all(dir);
 }
