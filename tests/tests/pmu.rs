@@ -169,7 +169,14 @@ fn per_container_ipc_is_exactly_one_under_icount() {
     // The loop alone retires well over 20M instructions.
     assert!(instr > 20e6, "instructions {instr}");
     let ipc = instr / cycles;
-    eprintln!("cgroup {cg}: cycles {cycles}, instructions {instr}, IPC {ipc:.6}");
+    // straight to stderr, past the test harness's capture: the figure goes in the CI log
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "=== icount IPC: cgroup {cg}: cycles {cycles}, instructions {instr}, IPC {ipc:.6}\n"
+        )
+        .as_bytes(),
+    );
     assert!(
         (ipc - 1.0).abs() <= 0.01,
         "IPC {ipc} (cycles {cycles}, instructions {instr})"

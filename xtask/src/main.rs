@@ -40,7 +40,7 @@ enum Cmd {
     VmTest {
         arch: String,
         /// arm64 only: then boot again with one CPU under `-icount shift=0` and run the
-        /// PMU tests, whose exact-IPC check needs it (slow; not part of `cargo xtask test`)
+        /// PMU tests, whose exact-IPC check needs it (about a minute more)
         #[arg(long)]
         icount: bool,
     },

@@ -37,8 +37,8 @@ pub fn run() -> anyhow::Result<()> {
             .env("XTASK_AGENT_BIN", &agent),
     )?;
     step(
-        "kernel integration tests on arm64 (qemu)",
-        std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64"]),
+        "kernel integration tests on arm64 (qemu; then one CPU under -icount)",
+        std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64", "--icount"]),
     )?;
     step(
         "kernel integration tests on loongarch64 (qemu)",
