@@ -1,6 +1,5 @@
 //! Prometheus/OpenMetrics text for /metrics, encoded by prometheus-client from a snapshot.
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus_client::collector::Collector as PromCollector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
@@ -10,18 +9,12 @@ use prometheus_client::registry::{Registry, Unit as PromUnit};
 use crate::collect::model::{Kind, Unit};
 use crate::collect::{Collector, Family, Snapshot, Value};
 
-/// Size of the last rendering: the next one starts with room for it, so a node with many
-/// series does not pay for the output doubling (and being copied) a dozen times a scrape.
-static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
-
 /// Render a snapshot as OpenMetrics text (what Prometheus scrapes).
 pub fn render(snapshot: Snapshot) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("archscope");
     registry.register_collector(Box::new(Frozen(Arc::new(snapshot))));
-    let last = LAST_SIZE.load(Ordering::Relaxed);
-    let mut out = String::with_capacity(last + last / 8);
+    let mut out = String::with_capacity(64 * 1024);
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
-    LAST_SIZE.store(out.len(), Ordering::Relaxed);
     Ok(out)
 }
 
