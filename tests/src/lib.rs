@@ -126,6 +126,16 @@ impl Drop for Cgroup {
     }
 }
 
+/// A `/proc/<pid>/status` figure in KiB (`VmRSS`, `VmHWM`).
+pub fn proc_status_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
 /// The workload binary: XTASK_WORKLOAD_BIN, else beside the test binary's `deps/`.
 pub fn workload_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("XTASK_WORKLOAD_BIN") {
@@ -227,6 +237,19 @@ impl Agent {
 
     pub fn metrics(&self) -> Metrics {
         Metrics::parse(&self.get("/metrics"))
+    }
+
+    /// Scrape until `ok` holds (30 s at most, then fail naming `what`); that scrape.
+    pub fn wait_for(&self, what: &str, ok: impl Fn(&Metrics) -> bool) -> Metrics {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let m = self.metrics();
+            if ok(&m) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting: {what}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 
     /// Send SIGTERM and wait; returns the exit status.

@@ -194,18 +194,7 @@ fn containerd_outage_and_recovery() {
         )
         .unwrap_or(0.0)
     };
-    let wait_for = |what: &str, ok: &dyn Fn(&Metrics) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let m = agent.metrics();
-            if ok(&m) {
-                return m;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting: {what}");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    };
-    wait_for("containerd up", &|m| up(m) == Some(1.0));
+    agent.wait_for("containerd up", |m| up(m) == Some(1.0));
 
     containerd.stop();
     // A container the cache has never seen, its cgroup laid out as runc makes it: its
@@ -219,7 +208,7 @@ fn containerd_outage_and_recovery() {
         "kubepods/besteffort/pod7e3f9a1c-2b4d-4f6e-8a0c-1d2e3f4a5b6c/{id}"
     ));
     workload(&cg, &["basic", "1000", "0"]);
-    let m = wait_for("the source reported down", &|m| {
+    let m = agent.wait_for("the source reported down", |m| {
         up(m) == Some(0.0) && errors(m) >= 1.0 && series_for(m, &id, "getppid").is_some()
     });
     let s = series_for(&m, &id, "getppid").unwrap();
@@ -231,7 +220,7 @@ fn containerd_outage_and_recovery() {
     containerd.restart();
     let root = rootfs(&containerd.dir);
     let c = Container::start(&containerd, &root, &["basic", "10", "0"]);
-    let m = wait_for("a container named after the restart", &|m| {
+    let m = agent.wait_for("a container named after the restart", |m| {
         m.find(
             "archscope_syscalls_total",
             &[("container_id", &c.id), ("pod", "web-7d9f")],

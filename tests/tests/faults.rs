@@ -2,7 +2,7 @@
 //! keeps running, the loss is reported, and nothing is left behind in the kernel.
 use std::process::Command;
 
-use archscope_tests::{Agent, Cgroup, skip_under_emulation, workload};
+use archscope_tests::{Agent, Cgroup, Metrics, skip_under_emulation, workload};
 
 /// Ids of the programs or maps loaded in the kernel now (bpftool's view).
 fn loaded(kind: &str) -> std::collections::BTreeSet<u64> {
@@ -16,6 +16,22 @@ fn loaded(kind: &str) -> std::collections::BTreeSet<u64> {
         .flatten()
         .filter_map(|p| p["id"].as_u64())
         .collect()
+}
+
+/// `agent check --tracefs DIR`: its report and exit status.
+fn check_with_tracefs(dir: &str) -> (String, Option<i32>) {
+    let out = archscope_tests::agent_cmd()
+        .args(["check", "--tracefs", dir])
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+fn feature_up(m: &Metrics, feature: &str) -> Option<f64> {
+    m.value("archscope_feature_up", &[("feature", feature)])
 }
 
 /// The tests of this file each run an agent; one at a time, so the objects that appear
@@ -90,7 +106,7 @@ fn a_missing_tracepoint_disables_only_its_feature() {
         ),
         Some(300.0)
     );
-    let up = |f: &str| m.value("archscope_feature_up", &[("feature", f)]);
+    let up = |f: &str| feature_up(&m, f);
     assert_eq!(up("syscalls"), Some(1.0));
     assert_eq!(up("tcp"), Some(0.0));
     assert_eq!(up("traffic"), Some(1.0), "cgroup_skb needs no tracefs");
@@ -102,20 +118,12 @@ fn a_missing_tracepoint_disables_only_its_feature() {
         Some(0.0)
     );
     drop(agent);
-    let out = archscope_tests::agent_cmd()
-        .args(["check", "--tracefs", &dir])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, code) = check_with_tracefs(&dir);
     assert!(
         text.contains("archscope_tcp_state [tcp] tracepoint/sock:inet_sock_set_state: tracepoint sock:inet_sock_set_state not found"),
         "{text}"
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "syscalls work, so the agent can run: {text}"
-    );
+    assert_eq!(code, Some(0), "syscalls work, so the agent can run: {text}");
     let _ = std::fs::remove_dir_all(fake);
 }
 
@@ -133,7 +141,7 @@ fn without_tracefs_the_agent_serves_what_needs_none() {
     let dir = empty.display().to_string();
     let agent = Agent::start_healthy(&["--tracefs", &dir]);
     let m = agent.metrics();
-    let up = |f: &str| m.value("archscope_feature_up", &[("feature", f)]);
+    let up = |f: &str| feature_up(&m, f);
     assert_eq!(up("syscalls"), Some(0.0));
     assert_eq!(up("tcp"), Some(0.0));
     assert_eq!(up("traffic"), Some(1.0), "cgroup_skb needs no tracefs");
@@ -150,11 +158,7 @@ fn without_tracefs_the_agent_serves_what_needs_none() {
         "{ready:?}"
     );
     drop(agent);
-    let out = archscope_tests::agent_cmd()
-        .args(["check", "--tracefs", &dir])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, _) = check_with_tracefs(&dir);
     assert!(
         text.contains("tracepoint raw_syscalls:sys_enter not found"),
         "{text}"

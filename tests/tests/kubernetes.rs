@@ -366,18 +366,7 @@ fn api_unreachable_then_back() {
     );
     cg.run("100");
     let source = [("source", "kubernetes")];
-    let wait_for = |what: &str, ok: &dyn Fn(&Metrics) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let m = agent.metrics();
-            if ok(&m) {
-                return m;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting: {what}");
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    };
-    let m = wait_for("the source reported down", &|m| {
+    let m = agent.wait_for("the source reported down", |m| {
         m.value("archscope_metadata_source_up", &source) == Some(0.0)
             && m.value("archscope_metadata_source_errors_total", &source) >= Some(1.0)
             && labels_of(m, &cid).is_some()
@@ -387,7 +376,7 @@ fn api_unreachable_then_back() {
     assert_eq!((&*l["value"], pod), ("100", ""), "{l:?}");
 
     serve_on(port, api);
-    let m = wait_for("pod names after the API came back", &|m| {
+    let m = agent.wait_for("pod names after the API came back", |m| {
         labels_of(m, &cid).is_some_and(|l| l.get("pod").is_some_and(|p| p == "api-5c8d-q1"))
     });
     let l = labels_of(&m, &cid).unwrap();

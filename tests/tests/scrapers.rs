@@ -3,20 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use archscope_tests::{Agent, Cgroup, skip_under_emulation, workload};
+use archscope_tests::{Agent, Cgroup, proc_status_kib, skip_under_emulation, workload};
 
 const SCRAPERS: usize = 50;
 const RUN: Duration = Duration::from_secs(60);
-
-/// The agent's resident set in KiB (`VmRSS`).
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
 
 #[test]
 fn fifty_concurrent_scrapers_for_a_minute() {
@@ -57,7 +47,7 @@ fn fifty_concurrent_scrapers_for_a_minute() {
                 samples
                     .lock()
                     .unwrap()
-                    .push((started.elapsed(), rss_kib(agent.pid())));
+                    .push((started.elapsed(), proc_status_kib(agent.pid(), "VmRSS")));
             }
         });
     });

@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use archscope_tests::otlp_receiver::Receiver;
-use archscope_tests::{Agent, Cgroup, Metrics, agent_bin, workload_cmd};
+use archscope_tests::{Agent, Cgroup, Metrics, agent_bin, proc_status_kib, workload_cmd};
 
 /// One goal of issue-level measurement: what, the goal, what this run measured.
 struct Row {
@@ -25,16 +25,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     let ticks = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
     // SAFETY: no preconditions.
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-}
-
-/// A line of /proc/<pid>/status in KiB (`VmRSS`, `VmHWM`).
-fn status_kib(pid: u32, key: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
 }
 
 fn overhead(quick: bool) -> Row {
@@ -179,8 +169,8 @@ fn fleet_rss_and_scrape(fleet: &Fleet) -> [Row; 2] {
         agent.get("/metrics");
     }
     let (rss, hwm) = (
-        status_kib(agent.pid(), "VmRSS"),
-        status_kib(agent.pid(), "VmHWM"),
+        proc_status_kib(agent.pid(), "VmRSS"),
+        proc_status_kib(agent.pid(), "VmHWM"),
     );
     let mut times = Vec::new();
     let mut samples = 0;
