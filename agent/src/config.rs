@@ -48,6 +48,36 @@ pub enum CgroupMode {
     V1,
 }
 
+/// The agent's memory budget (`collect::memory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// A share of the agent's own cgroup memory limit, off when it has none.
+    Auto,
+    Off,
+    Bytes(u64),
+}
+
+/// `auto`, `off`, or a size as sysfs and Kubernetes write them (`256MiB`, `256Mi`,
+/// `256M`, `1G`, bytes), at least 16 MiB.
+fn memory_limit(s: &str) -> Result<MemoryLimit, ConfigError> {
+    let t = s.trim();
+    let err = |msg: String| ConfigError::Field {
+        field: "memory_limit",
+        msg,
+    };
+    match t {
+        "auto" => return Ok(MemoryLimit::Auto),
+        "off" => return Ok(MemoryLimit::Off),
+        _ => {}
+    }
+    let bytes = crate::node::cache::parse_size(t.strip_suffix('i').unwrap_or(t))
+        .ok_or_else(|| err(format!("`{s}` is not auto, off or a size such as 256MiB")))?;
+    if bytes < 16 << 20 {
+        return Err(err(format!("`{s}` is under the 16MiB minimum")));
+    }
+    Ok(MemoryLimit::Bytes(bytes))
+}
+
 /// v1 controllers the agent can key by (each has its own hierarchy on v1 hosts).
 pub const V1_CONTROLLERS: &[&str] = &[
     "memory", "cpu", "cpuacct", "pids", "cpuset", "blkio", "devices", "freezer",
@@ -71,6 +101,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub log: Option<String>,
     pub max_series_per_metric: Option<u64>,
+    pub memory_limit: Option<String>,
     pub syscall_map_entries: Option<u64>,
     pub inflight_map_entries: Option<u64>,
     pub pmu_map_entries: Option<u64>,
@@ -110,6 +141,9 @@ pub struct Overrides {
     /// Series per metric before the rest fold into an overflow series [default: 10000]
     #[arg(long, env = "ARCHSCOPE_MAX_SERIES_PER_METRIC", value_name = "N")]
     pub max_series_per_metric: Option<String>,
+    /// Resident memory above which the least active series are shed: auto (80 % of the agent's cgroup memory limit), off, or a size such as 256MiB [default: auto]
+    #[arg(long, env = "ARCHSCOPE_MEMORY_LIMIT", value_name = "auto|off|SIZE")]
+    pub memory_limit: Option<String>,
     /// Kernel map size for (cgroup, syscall) statistics [default: 16384]
     #[arg(long, env = "ARCHSCOPE_SYSCALL_MAP_ENTRIES", value_name = "N")]
     pub syscall_map_entries: Option<String>,
@@ -178,6 +212,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub log: String,
     pub max_series_per_metric: usize,
+    pub memory_limit: MemoryLimit,
     pub syscall_map_entries: u32,
     pub inflight_map_entries: u32,
     pub pmu_map_entries: u32,
@@ -206,6 +241,7 @@ impl Default for Config {
             listen: "0.0.0.0:9435".parse().unwrap(),
             log: "info".into(),
             max_series_per_metric: 10_000,
+            memory_limit: MemoryLimit::Auto,
             syscall_map_entries: 16_384,
             inflight_map_entries: 65_536,
             pmu_map_entries: 8_192,
@@ -325,7 +361,12 @@ impl Config {
                 None => d.kubernetes_pod_labels,
                 Some(s) => pod_label_keys(&s)?,
             };
+        let memory_limit = match o.memory_limit.clone().or(f.memory_limit) {
+            None => d.memory_limit,
+            Some(s) => memory_limit(&s)?,
+        };
         Ok(Config {
+            memory_limit,
             kubernetes_pod_labels,
             cgroup_mode,
             cgroup_v1_controller: controller.trim().to_string(),

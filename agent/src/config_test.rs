@@ -114,6 +114,20 @@ fn bad_values_name_the_field() {
             },
             "kubernetes_pod_labels: `bad key`",
         ),
+        (
+            Overrides {
+                memory_limit: Some("lots".into()),
+                ..ov()
+            },
+            "memory_limit: `lots` is not auto, off or a size",
+        ),
+        (
+            Overrides {
+                memory_limit: Some("1MiB".into()),
+                ..ov()
+            },
+            "memory_limit: `1MiB` is under the 16MiB minimum",
+        ),
     ];
     for (o, want) in cases {
         let e = Config::resolve(o, None).unwrap_err().to_string();
@@ -173,4 +187,24 @@ fn otlp_keys_in_the_file_and_flags_over_them() {
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn memory_limit_as_kubernetes_and_sysfs_write_sizes() {
+    use crate::config::MemoryLimit;
+    assert_eq!(Config::default().memory_limit, MemoryLimit::Auto);
+    for (text, want) in [
+        ("auto", MemoryLimit::Auto),
+        ("off", MemoryLimit::Off),
+        ("256Mi", MemoryLimit::Bytes(256 << 20)),
+        ("256MiB", MemoryLimit::Bytes(256 << 20)),
+        ("1G", MemoryLimit::Bytes(1 << 30)),
+        ("67108864", MemoryLimit::Bytes(64 << 20)),
+    ] {
+        let o = Overrides {
+            memory_limit: Some(text.into()),
+            ..ov()
+        };
+        assert_eq!(Config::resolve(&o, None).unwrap().memory_limit, want, "{text}");
+    }
 }

@@ -201,6 +201,40 @@ fn cardinality_budget_folds_excess_into_overflow() {
 }
 
 #[test]
+fn memory_budget_sheds_the_least_active_series() {
+    // 16 MiB: the agent's resident memory is over it from the start.
+    let agent = Agent::start(&["--memory-limit", "16MiB"]);
+    // More than 64 label sets (the floor of a squeezed budget) before the first snapshot.
+    let cgs: Vec<Cgroup> = (0..70).map(|i| Cgroup::new(&format!("mem{i}"))).collect();
+    for cg in &cgs {
+        workload(cg, &["basic", "10", "0"]);
+    }
+    let kept = |m: &Metrics| {
+        m.find(CALLS, &[])
+            .filter(|s| s.labels["cgroup"] != "__overflow__")
+            .count()
+    };
+    let first = agent.metrics();
+    let n1 = kept(&first);
+    assert!(n1 >= 70, "one series per cgroup at least, got {n1}");
+    assert_eq!(first.value("archscope_memory_limit_bytes", &[]), Some(16_777_216.0));
+    // that snapshot saw the RSS over the budget and squeezed: three quarters from now on
+    let second = agent.metrics();
+    assert_eq!(second.value("archscope_memory_pressure", &[]), Some(1.0));
+    let limit = (n1 * 3 / 4).max(64);
+    assert_eq!(kept(&second), limit, "{n1} series squeezed to {limit}");
+    let shed = second
+        .value("archscope_series_shed_total", &[("reason", "memory")])
+        .unwrap();
+    assert!(shed >= (n1 - limit) as f64, "shed {shed}, want >= {}", n1 - limit);
+    let overflow = second.value(
+        CALLS,
+        &[("cgroup", "__overflow__"), ("syscall", "__overflow__")],
+    );
+    assert!(overflow.unwrap() >= (n1 - limit) as f64, "shed counts go on in the overflow");
+}
+
+#[test]
 fn health_endpoints_and_self_metrics() {
     let agent = Agent::start(&[]);
     assert_eq!(agent.get("/healthz").trim(), "ok");

@@ -84,6 +84,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         cgroups,
         Labeler::new(containerd).with_kubernetes(kubernetes),
         cfg.max_series_per_metric,
+        memory_budget(cfg.memory_limit),
         node.as_ref(),
         pmu.ok(),
     ));
@@ -145,4 +146,26 @@ async fn shutdown() {
         _ = term.recv() => {},
         _ = int.recv() => {},
     }
+}
+
+/// The memory budget in bytes, `auto` resolved against the agent's own cgroup.
+fn memory_budget(limit: crate::config::MemoryLimit) -> Option<u64> {
+    use crate::config::MemoryLimit;
+    let bytes = match limit {
+        MemoryLimit::Off => None,
+        MemoryLimit::Bytes(b) => Some(b),
+        MemoryLimit::Auto => std::fs::read_to_string("/proc/self/cgroup")
+            .ok()
+            .and_then(|c| {
+                crate::collect::memory::auto_limit(&c, std::path::Path::new("/sys/fs/cgroup"))
+            }),
+    };
+    match (bytes, limit) {
+        (Some(b), _) => tracing::info!("memory budget {} MiB", b >> 20),
+        (None, MemoryLimit::Auto) => {
+            tracing::info!("no memory budget: the agent's cgroup has no memory limit")
+        }
+        (None, _) => tracing::info!("memory budget off"),
+    }
+    bytes
 }

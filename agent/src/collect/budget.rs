@@ -1,109 +1,215 @@
-//! Cardinality budget: at most N series per metric. The first N label sets seen are
-//! admitted for good (so a series never flips between itself and the overflow); the rest
-//! are summed into one series whose labels all read `__overflow__`, and counted.
+//! Cardinality budget: at most N series per metric, and fewer under memory pressure.
+//!
+//! Label sets are admitted while a metric has room. When it is full, a new label set takes
+//! the place of the least recently active admitted one, if that one has not changed since
+//! the previous snapshot; the one replaced is shed into the overflow series (every label
+//! `__overflow__`). Otherwise the new label set is folded into the overflow. Either way a
+//! label set in the overflow stays there until its cgroup is gone: moving back out would
+//! make the overflow counter go backwards. Under memory pressure (`squeeze`) each metric's
+//! budget shrinks to three quarters of what it holds and the least recently active are
+//! shed even if still active.
 use std::collections::{HashMap, HashSet};
 
-use super::model::{Family, Labels, Series, label};
+use super::model::{Family, Labels, Series, Value, label};
 use super::names::OVERFLOW;
+
+/// A metric's budget never shrinks below this under memory pressure.
+const MIN_SQUEEZED: usize = 64;
 
 #[derive(Debug, Default)]
 pub struct Budget {
     max: usize,
-    admitted: HashMap<&'static str, HashSet<Labels>>,
+    metrics: HashMap<&'static str, Metric>,
+    /// Snapshot number, for "changed since".
+    epoch: u64,
+    pressure: bool,
+    /// Admitted label sets moved into the overflow: [for room, for memory].
+    shed: [u64; 2],
+}
+
+#[derive(Debug, Default)]
+struct Metric {
+    /// The budget in force: `max`, or less under memory pressure.
+    limit: Option<usize>,
+    admitted: HashMap<Labels, Activity>,
+    overflow: HashSet<Labels>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Activity {
+    mark: u64,
+    changed: u64,
+}
+
+/// What one `apply` did to a family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Label sets in the overflow series now.
+    pub folded: usize,
+    /// Admitted label sets shed this time.
+    pub shed: usize,
+}
+
+/// A number that changes when the value does (counters and histograms only grow).
+fn mark(v: &Value) -> u64 {
+    match v {
+        Value::Counter(c) => *c,
+        Value::Gauge(g) => g.to_bits(),
+        Value::Histogram { count, .. } => *count,
+    }
 }
 
 impl Budget {
     pub fn new(max: usize) -> Self {
         Budget {
             max,
-            admitted: HashMap::new(),
+            ..Budget::default()
         }
     }
 
-    /// Apply the budget to a family in place; returns how many label sets were folded.
-    pub fn apply(&mut self, f: &mut Family) -> usize {
-        let admitted = self.admitted.entry(f.name).or_default();
-        let mut kept = Vec::with_capacity(f.series.len().min(self.max + 1));
+    /// Start a snapshot: activity is measured between two calls.
+    pub fn next_snapshot(&mut self) {
+        self.epoch += 1;
+    }
+
+    /// Apply the budget to a family in place.
+    pub fn apply(&mut self, f: &mut Family) -> Applied {
+        let epoch = self.epoch;
+        let m = self.metrics.entry(f.name).or_default();
+        let limit = m.limit.unwrap_or(self.max).min(self.max);
+        let mut kept = Vec::with_capacity(f.series.len().min(limit + 1));
+        let mut fresh = Vec::new();
         let mut overflow: Option<Series> = None;
         let mut folded = 0;
         for s in f.series.drain(..) {
-            if admitted.contains(&s.labels)
-                || admitted.len() < self.max && admitted.insert(s.labels.clone())
-            {
+            if let Some(a) = m.admitted.get_mut(&s.labels) {
+                let now = mark(&s.value);
+                if now != a.mark {
+                    *a = Activity {
+                        mark: now,
+                        changed: epoch,
+                    };
+                }
                 kept.push(s);
-                continue;
+            } else if m.overflow.contains(&s.labels) {
+                fold(&mut overflow, s);
+                folded += 1;
+            } else {
+                fresh.push(s);
             }
-            folded += 1;
-            match &mut overflow {
-                Some(o) => o.value.add(&s.value),
-                None => {
-                    let labels = s
-                        .labels
-                        .iter()
-                        .map(|(k, _)| (*k, label(OVERFLOW)))
-                        .collect();
-                    overflow = Some(Series {
-                        labels,
-                        value: s.value,
-                    });
+        }
+        // Least recently changed first; only those idle since the last snapshot give way
+        // to newcomers, but memory pressure takes any.
+        let mut by_age: Vec<(u64, Labels)> = Vec::new();
+        if m.admitted.len() > limit || !fresh.is_empty() && m.admitted.len() >= limit {
+            by_age = m
+                .admitted
+                .iter()
+                .map(|(l, a)| (a.changed, l.clone()))
+                .collect();
+            // newest first, so `pop` takes the least recently changed (ties: by labels)
+            by_age.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        let mut shed = 0;
+        while m.admitted.len() > limit {
+            let Some((_, l)) = by_age.pop() else { break };
+            m.admitted.remove(&l);
+            m.overflow.insert(l);
+            self.shed[1] += 1;
+            shed += 1;
+        }
+        for s in fresh {
+            if m.admitted.len() >= limit {
+                match by_age.last() {
+                    Some((changed, _)) if *changed < epoch => {
+                        let (_, l) = by_age.pop().expect("just seen");
+                        m.admitted.remove(&l);
+                        m.overflow.insert(l);
+                        self.shed[0] += 1;
+                        shed += 1;
+                    }
+                    _ => {
+                        m.overflow.insert(s.labels.clone());
+                        fold(&mut overflow, s);
+                        folded += 1;
+                        continue;
+                    }
+                }
+            }
+            let a = Activity {
+                mark: mark(&s.value),
+                changed: epoch,
+            };
+            m.admitted.insert(s.labels.clone(), a);
+            kept.push(s);
+        }
+        if shed > 0 {
+            for s in std::mem::take(&mut kept) {
+                if m.overflow.contains(&s.labels) {
+                    fold(&mut overflow, s);
+                    folded += 1;
+                } else {
+                    kept.push(s);
                 }
             }
         }
         kept.extend(overflow);
         f.series = kept;
-        folded
+        Applied { folded, shed }
     }
 
-    /// Forget admitted label sets that mention a label value (a cgroup that is gone), so
-    /// the budget is not spent on the dead.
+    /// Memory pressure on or off. On: every metric's budget becomes three quarters of what
+    /// it holds (at least `MIN_SQUEEZED`), applied from the next snapshot on; each further
+    /// call under pressure shrinks again. Off: budgets return to the configured maximum
+    /// (shed label sets stay in the overflow).
+    pub fn squeeze(&mut self, pressure: bool) {
+        self.pressure = pressure;
+        for m in self.metrics.values_mut() {
+            m.limit = pressure.then(|| (m.admitted.len() * 3 / 4).max(MIN_SQUEEZED));
+        }
+    }
+
+    pub fn under_pressure(&self) -> bool {
+        self.pressure
+    }
+
+    /// Admitted label sets shed into the overflow so far: (to make room, for memory).
+    pub fn shed_total(&self) -> (u64, u64) {
+        (self.shed[0], self.shed[1])
+    }
+
+    /// Label sets the budget remembers (admitted and overflowed), for the fill gauge.
+    pub fn tracked(&self) -> usize {
+        self.metrics
+            .values()
+            .map(|m| m.admitted.len() + m.overflow.len())
+            .sum()
+    }
+
+    /// Forget label sets that mention a label value (a cgroup that is gone), so the
+    /// budget is not spent on the dead.
     pub fn release(&mut self, key: &str, value: &str) {
-        for set in self.admitted.values_mut() {
-            set.retain(|l| !l.iter().any(|(k, v)| *k == key && &**v == value));
+        let dead = |l: &Labels| l.iter().any(|(k, v)| *k == key && &**v == value);
+        for m in self.metrics.values_mut() {
+            m.admitted.retain(|l, _| !dead(l));
+            m.overflow.retain(|l| !dead(l));
+        }
+    }
+}
+
+fn fold(overflow: &mut Option<Series>, s: Series) {
+    match overflow {
+        Some(o) => o.value.add(&s.value),
+        None => {
+            let labels = s.labels.iter().map(|(k, _)| (*k, label(OVERFLOW))).collect();
+            *overflow = Some(Series {
+                labels,
+                value: s.value,
+            });
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::collect::model::Value;
-    use crate::collect::names;
-
-    fn fam(n: u64) -> Family {
-        let mut f = names::SYSCALLS.family_empty();
-        for i in 0..n {
-            f.series.push(Series {
-                labels: vec![("cgroup", label(format!("/c{i}")))],
-                value: Value::Counter(i + 1),
-            });
-        }
-        f
-    }
-
-    #[test]
-    fn folds_excess_into_one_overflow_series_and_stays_stable() {
-        let mut b = Budget::new(3);
-        let mut f = fam(5);
-        assert_eq!(b.apply(&mut f), 2);
-        assert_eq!(f.series.len(), 4);
-        assert_eq!(f.series[3].labels[0].1.as_ref(), OVERFLOW);
-        assert_eq!(f.series[3].value, Value::Counter(4 + 5));
-        // the same three stay admitted whatever order the next snapshot has
-        let mut g = fam(5);
-        g.series.reverse();
-        assert_eq!(b.apply(&mut g), 2);
-        let kept: Vec<_> = g.series.iter().map(|s| s.labels[0].1.to_string()).collect();
-        assert_eq!(kept, ["/c2", "/c1", "/c0", OVERFLOW]);
-    }
-
-    #[test]
-    fn release_frees_budget() {
-        let mut b = Budget::new(1);
-        let mut f = fam(2);
-        assert_eq!(b.apply(&mut f), 1);
-        b.release("cgroup", "/c0");
-        let mut g = fam(2);
-        g.series.remove(0);
-        assert_eq!(b.apply(&mut g), 0);
-    }
-}
+#[path = "budget_test.rs"]
+mod tests;

@@ -9,6 +9,7 @@ use archscope_common::{Loss, PmuKey, PmuValue};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::budget::Budget;
+use super::memory::{MemoryBudget, Pressure};
 use super::model::{Family, Series, Snapshot, Value, label};
 use super::names;
 use super::pmu::PmuCollect;
@@ -31,6 +32,7 @@ struct Inner {
     cgroups: CgroupResolver,
     labeler: Labeler,
     budget: Budget,
+    memory: Option<MemoryBudget>,
     sys: Option<System>,
     build: [(&'static str, std::sync::Arc<str>); 3],
     node: Option<crate::collect::model::Labels>,
@@ -50,6 +52,7 @@ impl Collector {
         cgroups: CgroupResolver,
         labeler: Labeler,
         max_series: usize,
+        memory_limit: Option<u64>,
         node: Option<&crate::node::NodeInfo>,
         pmu: Option<crate::pmu::Pmu>,
     ) -> Self {
@@ -67,6 +70,7 @@ impl Collector {
                 cgroups,
                 labeler,
                 budget: Budget::new(max_series),
+                memory: memory_limit.map(MemoryBudget::new),
                 sys: System::new().ok(),
                 build,
                 node,
@@ -117,6 +121,7 @@ impl Inner {
     fn build_snapshot(&mut self) -> Snapshot {
         let started = Instant::now();
         self.scrapes += 1;
+        self.budget.next_snapshot();
         self.probes.flush_logs();
         let mut families = Vec::new();
         let mut losses = [0u64; archscope_common::LOSS_KINDS];
@@ -171,7 +176,7 @@ impl Inner {
             None => families.push(super::pmu::unavailable_family()),
         }
         for mut f in fams {
-            folded.push((f.name, self.budget.apply(&mut f)));
+            folded.push((f.name, self.budget.apply(&mut f).folded));
             families.push(f);
         }
         if !gone.is_empty() {
@@ -362,6 +367,21 @@ impl Inner {
                 .collect(),
         ));
         out.push(gauge(
+            &names::CARDINALITY_LABEL_SETS,
+            one(Value::Gauge(self.budget.tracked() as f64)),
+        ));
+        let (room, memory) = self.budget.shed_total();
+        out.push(gauge(
+            &names::SERIES_SHED,
+            [("room", room), ("memory", memory)]
+                .into_iter()
+                .map(|(r, n)| Series {
+                    labels: vec![("reason", label(r))],
+                    value: Value::Counter(n),
+                })
+                .collect(),
+        ));
+        out.push(gauge(
             &names::CGROUP_CACHE_ENTRIES,
             one(Value::Gauge(self.cgroups.len() as f64)),
         ));
@@ -376,6 +396,16 @@ impl Inner {
             out.extend(metadata_families("kubernetes", k.shared()));
             out.push(super::kubernetes::pod_labels(k));
         }
+        if let Some(m) = &self.memory {
+            out.push(gauge(
+                &names::MEMORY_LIMIT,
+                one(Value::Gauge(m.limit() as f64)),
+            ));
+        }
+        out.push(gauge(
+            &names::MEMORY_PRESSURE,
+            one(Value::Gauge(f64::from(u8::from(self.budget.under_pressure())))),
+        ));
         out.push(gauge(
             &names::CGROUPS_FORGOTTEN,
             one(Value::Counter(self.cgroups_forgotten)),
@@ -392,6 +422,23 @@ impl Inner {
                     &names::AGENT_RSS,
                     one(Value::Gauge(p.memory() as f64)),
                 ));
+                if let Some(m) = self.memory.as_mut() {
+                    match m.observe(p.memory(), Instant::now()) {
+                        Pressure::Squeeze => {
+                            tracing::warn!(
+                                "resident memory {} MiB is over the {} MiB memory budget: shedding the least active series into the overflow",
+                                p.memory() >> 20,
+                                m.limit() >> 20
+                            );
+                            self.budget.squeeze(true);
+                        }
+                        Pressure::Relieved if self.budget.under_pressure() => {
+                            tracing::info!("resident memory back under the memory budget");
+                            self.budget.squeeze(false);
+                        }
+                        _ => {}
+                    }
+                }
                 out.push(gauge(
                     &names::AGENT_CPU,
                     one(Value::Gauge(p.accumulated_cpu_time() as f64 / 1e3)),

@@ -304,6 +304,30 @@ pub const CARDINALITY_OVERFLOW: MetricDef = def(
     None,
     Kind::Gauge,
 );
+pub const CARDINALITY_LABEL_SETS: MetricDef = def(
+    "cardinality_label_sets",
+    "Label sets the series budget remembers (admitted and in the overflow), all metrics.",
+    None,
+    Kind::Gauge,
+);
+pub const SERIES_SHED: MetricDef = def(
+    "series_shed",
+    "Admitted series moved into the overflow: reason room (idle, replaced by a new one) or memory (the memory budget was exceeded).",
+    None,
+    Kind::Counter,
+);
+pub const MEMORY_LIMIT: MetricDef = def(
+    "memory_limit",
+    "The agent's memory budget (absent when off); above it series are shed.",
+    Some(Unit::Bytes),
+    Kind::Gauge,
+);
+pub const MEMORY_PRESSURE: MetricDef = def(
+    "memory_pressure",
+    "1 while the agent's resident memory is over its budget and series budgets are squeezed.",
+    None,
+    Kind::Gauge,
+);
 pub const CGROUP_CACHE_ENTRIES: MetricDef = def(
     "cgroup_cache_entries",
     "Entries in the cgroup id to path cache.",
@@ -498,6 +522,10 @@ pub const ALL: &[&MetricDef] = &[
     &SNAPSHOT_DURATION,
     &SCRAPES,
     &CARDINALITY_OVERFLOW,
+    &CARDINALITY_LABEL_SETS,
+    &SERIES_SHED,
+    &MEMORY_LIMIT,
+    &MEMORY_PRESSURE,
     &CGROUP_CACHE_ENTRIES,
     &CGROUP_CACHE_CAPACITY,
     &CGROUPS_FORGOTTEN,

@@ -154,6 +154,13 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         m("archscope.cardinality.overflow", "{series}"),
     ),
     (
+        "cardinality_label_sets",
+        m("archscope.cardinality.label_sets", "{series}"),
+    ),
+    ("series_shed", m("archscope.series.shed", "{series}")),
+    ("memory_limit", m("archscope.memory.limit", "By")),
+    ("memory_pressure", m("archscope.memory.pressure", "1")),
+    (
         "cgroup_cache_entries",
         m("archscope.cgroup_cache.entries", "{entry}"),
     ),
