@@ -3,7 +3,7 @@
 //! host's `/` mounted elsewhere (a DaemonSet mounts it at `/host`), or a dump of another
 //! machine's /proc and /sys. Figures follow what `lscpu` prints for the same files.
 mod cache;
-pub(crate) mod cpuinfo;
+pub mod cpuinfo;
 pub(crate) mod cpuset;
 pub(crate) mod models;
 mod os;
