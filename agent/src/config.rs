@@ -270,6 +270,12 @@ impl Config {
             Some(p) => FileConfig::load(p)?,
             None => FileConfig::default(),
         };
+        Config::merge(o, f)
+    }
+
+    /// Validate flags over a parsed config file (the environment's OTEL_* variables
+    /// included); `resolve` without reading anything but the environment.
+    pub fn merge(o: &Overrides, f: FileConfig) -> Result<Config, ConfigError> {
         let d = Config::default();
         let otlp = crate::export::otlp::settings::resolve(&o.otlp, &f, &|k| std::env::var(k).ok())?;
         let num =

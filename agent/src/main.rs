@@ -1,49 +1,8 @@
 //! `agent`: parse the command line and dispatch; nothing else.
-mod arch;
-mod bench;
-mod btf;
-mod cli;
-mod collect;
-mod config;
-mod export;
-mod identity;
-mod mounts;
-mod node;
-mod pmu;
-mod privileges;
-mod probes;
-mod server;
-mod tracefs;
-
 use std::process::ExitCode;
 
+use archscope_agent::{UsageError, bench, cli, probes};
 use clap::Parser;
-
-/// Bad input or missing privilege: one line, exit status 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl From<config::ConfigError> for UsageError {
-    fn from(e: config::ConfigError) -> Self {
-        UsageError(e.to_string())
-    }
-}
-
-impl From<String> for UsageError {
-    fn from(s: String) -> Self {
-        UsageError(s)
-    }
-}
-
-pub fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
 
 fn main() -> ExitCode {
     // The child that `agent bench`'s process.spawn benchmark execs: exit at once.

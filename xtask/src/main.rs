@@ -3,6 +3,7 @@
 mod cross;
 mod dashboards;
 mod dist;
+mod fuzz;
 mod kernel;
 mod offline;
 mod setup;
@@ -90,6 +91,18 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
     },
+    /// Fuzz the parsers of host and user text (cgroup paths, cpuinfo, sysfs values,
+    /// tracefs formats, the config file) from the committed seeds, each for --seconds.
+    Fuzz {
+        /// seconds per target
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// unoptimised build (a quicker build for short runs, as CI does)
+        #[arg(long)]
+        dev: bool,
+        /// targets to run (default: all)
+        targets: Vec<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -175,6 +188,14 @@ fn main() -> anyhow::Result<()> {
         Cmd::TestLeastPrivilege => {
             setup::run(false)?;
             test::least_privilege()
+        }
+        Cmd::Fuzz {
+            seconds,
+            dev,
+            targets,
+        } => {
+            setup::run(false)?;
+            fuzz::run(seconds, dev, &targets)
         }
         Cmd::Perf { quick } => {
             setup::run(false)?;

@@ -36,6 +36,13 @@ pub fn run() -> anyhow::Result<()> {
             .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
             .env("XTASK_AGENT_BIN", &agent),
     )?;
+    // each parser of host and user text under libFuzzer from its seeds, briefly
+    // (`cargo xtask fuzz` runs each for ten minutes)
+    step(
+        "fuzzing (20 s per target)",
+        std::process::Command::new(std::env::current_exe()?)
+            .args(["fuzz", "--dev", "--seconds", "20"]),
+    )?;
     step(
         "kernel integration tests on arm64 (qemu; then one CPU under -icount)",
         std::process::Command::new(std::env::current_exe()?).args(["vm-test", "arm64", "--icount"]),

@@ -58,6 +58,10 @@ impl SyscallTable {
     pub fn len(&self) -> usize {
         self.names.len()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
 }
 
 /// `number<TAB>name` lines; `#` starts a comment.

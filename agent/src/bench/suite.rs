@@ -237,7 +237,7 @@ pub fn select(names: &[String]) -> Result<Vec<&'static Def>, String> {
 pub struct XorShift(pub u64);
 
 impl XorShift {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -344,7 +344,7 @@ fn memory_latency(ctx: &Ctx) -> Prepared {
     let mut order: Vec<usize> = (0..lines).collect();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     for i in (1..lines).rev() {
-        let j = (rng.next() % i as u64) as usize;
+        let j = (rng.next_u64() % i as u64) as usize;
         order.swap(i, j);
     }
     let mut next = vec![0u64; lines * LINE];

@@ -11,7 +11,7 @@ pub fn sha256(ctx: &Ctx) -> Prepared {
     let bytes: usize = if ctx.quick { 8 << 20 } else { 64 << 20 };
     let mut rng = XorShift(0xA076_1D64_78BD_642F);
     let data: Vec<u8> = (0..bytes / 8)
-        .flat_map(|_| rng.next().to_le_bytes())
+        .flat_map(|_| rng.next_u64().to_le_bytes())
         .collect();
     ok(
         move || {
@@ -75,7 +75,7 @@ pub fn text(bytes: usize) -> Vec<u8> {
     let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
     let mut out = Vec::with_capacity(bytes + 16);
     while out.len() < bytes {
-        let r = rng.next();
+        let r = rng.next_u64();
         out.extend_from_slice(WORDS[(r % WORDS.len() as u64) as usize].as_bytes());
         out.push(if r >> 60 == 0 { b'\n' } else { b' ' });
     }

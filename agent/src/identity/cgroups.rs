@@ -51,6 +51,10 @@ impl CgroupResolver {
         self.cache.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
     pub fn capacity(&self) -> usize {
         self.capacity
     }

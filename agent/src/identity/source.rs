@@ -55,6 +55,13 @@ impl<V: Clone> Shared<V> {
         self.map.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     pub fn values(&self) -> Vec<V> {
         let m = self.map.read().unwrap_or_else(|e| e.into_inner());
         m.values().cloned().collect()

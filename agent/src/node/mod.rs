@@ -2,9 +2,9 @@
 //! and model, topology, caches, NUMA, OS and kernel. The root is `/` on the host, or the
 //! host's `/` mounted elsewhere (a DaemonSet mounts it at `/host`), or a dump of another
 //! machine's /proc and /sys. Figures follow what `lscpu` prints for the same files.
-mod cache;
-pub(crate) mod cpuinfo;
-pub(crate) mod cpuset;
+pub mod cache;
+pub mod cpuinfo;
+pub mod cpuset;
 pub(crate) mod models;
 mod os;
 #[cfg(test)]
