@@ -205,6 +205,10 @@ fn memory_limit_as_kubernetes_and_sysfs_write_sizes() {
             memory_limit: Some(text.into()),
             ..ov()
         };
-        assert_eq!(Config::resolve(&o, None).unwrap().memory_limit, want, "{text}");
+        assert_eq!(
+            Config::resolve(&o, None).unwrap().memory_limit,
+            want,
+            "{text}"
+        );
     }
 }

@@ -217,7 +217,10 @@ fn memory_budget_sheds_the_least_active_series() {
     let first = agent.metrics();
     let n1 = kept(&first);
     assert!(n1 >= 70, "one series per cgroup at least, got {n1}");
-    assert_eq!(first.value("archscope_memory_limit_bytes", &[]), Some(16_777_216.0));
+    assert_eq!(
+        first.value("archscope_memory_limit_bytes", &[]),
+        Some(16_777_216.0)
+    );
     // that snapshot saw the RSS over the budget and squeezed: three quarters from now on
     let second = agent.metrics();
     assert_eq!(second.value("archscope_memory_pressure", &[]), Some(1.0));
@@ -226,12 +229,37 @@ fn memory_budget_sheds_the_least_active_series() {
     let shed = second
         .value("archscope_series_shed_total", &[("reason", "memory")])
         .unwrap();
-    assert!(shed >= (n1 - limit) as f64, "shed {shed}, want >= {}", n1 - limit);
+    assert!(
+        shed >= (n1 - limit) as f64,
+        "shed {shed}, want >= {}",
+        n1 - limit
+    );
+    eprintln!("memory budget: {n1} syscall series squeezed to {limit}; {shed} shed in all");
     let overflow = second.value(
         CALLS,
         &[("cgroup", "__overflow__"), ("syscall", "__overflow__")],
     );
-    assert!(overflow.unwrap() >= (n1 - limit) as f64, "shed counts go on in the overflow");
+    assert!(
+        overflow.unwrap() >= (n1 - limit) as f64,
+        "shed counts go on in the overflow"
+    );
+}
+
+#[test]
+fn kernel_map_fill_beside_capacity() {
+    let agent = Agent::start(&["--syscall-map-entries", "4096"]);
+    let cg = Cgroup::new("mapfill");
+    workload(&cg, &["basic", "10", "10"]);
+    let m = agent.metrics();
+    let entries = |map| m.value("archscope_kernel_map_entries", &[("map", map)]);
+    let capacity = |map| m.value("archscope_kernel_map_capacity", &[("map", map)]);
+    assert_eq!(capacity("syscall_stats"), Some(4096.0));
+    assert_eq!(capacity("syscall_errnos"), Some(4096.0));
+    // one key per (cgroup, syscall): at least one per series, ours among them
+    let series = m.find(CALLS, &[]).count() as f64;
+    let stats = entries("syscall_stats").unwrap();
+    assert!(stats >= series && stats <= 4096.0, "{stats} keys for {series} series");
+    assert!(entries("syscall_errnos").unwrap() >= 1.0, "our ENOENT key");
 }
 
 #[test]

@@ -84,7 +84,13 @@ fn install() -> anyhow::Result<()> {
         eprintln!("fuzz: installing cargo-fuzz {CARGO_FUZZ_VERSION} (about a minute)");
         status(
             Command::new("cargo")
-                .args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ_VERSION])
+                .args([
+                    "install",
+                    "cargo-fuzz",
+                    "--locked",
+                    "--version",
+                    CARGO_FUZZ_VERSION,
+                ])
                 .env_remove("RUSTUP_TOOLCHAIN")
                 .env_remove("CARGO"),
         )?;

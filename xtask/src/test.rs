@@ -40,8 +40,12 @@ pub fn run() -> anyhow::Result<()> {
     // (`cargo xtask fuzz` runs each for ten minutes)
     step(
         "fuzzing (20 s per target)",
-        std::process::Command::new(std::env::current_exe()?)
-            .args(["fuzz", "--dev", "--seconds", "20"]),
+        std::process::Command::new(std::env::current_exe()?).args([
+            "fuzz",
+            "--dev",
+            "--seconds",
+            "20",
+        ]),
     )?;
     step(
         "kernel integration tests on arm64 (qemu; then one CPU under -icount)",

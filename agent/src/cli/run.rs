@@ -83,8 +83,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         table,
         cgroups,
         Labeler::new(containerd).with_kubernetes(kubernetes),
-        cfg.max_series_per_metric,
-        memory_budget(cfg.memory_limit),
+        crate::collect::collector::SeriesLimits {
+            max_series_per_metric: cfg.max_series_per_metric,
+            memory_limit: memory_budget(cfg.memory_limit),
+        },
         node.as_ref(),
         pmu.ok(),
     ));

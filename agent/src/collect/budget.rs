@@ -201,7 +201,11 @@ fn fold(overflow: &mut Option<Series>, s: Series) {
     match overflow {
         Some(o) => o.value.add(&s.value),
         None => {
-            let labels = s.labels.iter().map(|(k, _)| (*k, label(OVERFLOW))).collect();
+            let labels = s
+                .labels
+                .iter()
+                .map(|(k, _)| (*k, label(OVERFLOW)))
+                .collect();
             *overflow = Some(Series {
                 labels,
                 value: s.value,

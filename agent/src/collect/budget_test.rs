@@ -37,11 +37,17 @@ fn o(v: &[(&str, u64)]) -> Vec<(String, u64)> {
 #[test]
 fn folds_newcomers_while_the_admitted_are_active_and_stays_stable() {
     let mut b = Budget::new(3);
-    let (s, a) = snap(&mut b, &[("/c0", 1), ("/c1", 2), ("/c2", 3), ("/c3", 4), ("/c4", 5)]);
+    let (s, a) = snap(
+        &mut b,
+        &[("/c0", 1), ("/c1", 2), ("/c2", 3), ("/c3", 4), ("/c4", 5)],
+    );
     assert_eq!(s, o(&[("/c0", 1), ("/c1", 2), ("/c2", 3), (OVERFLOW, 9)]));
     assert_eq!(a, Applied { folded: 2, shed: 0 });
     // every admitted one changed: the folded stay folded whatever the order
-    let (s, a) = snap(&mut b, &[("/c4", 6), ("/c3", 5), ("/c2", 4), ("/c1", 3), ("/c0", 2)]);
+    let (s, a) = snap(
+        &mut b,
+        &[("/c4", 6), ("/c3", 5), ("/c2", 4), ("/c1", 3), ("/c0", 2)],
+    );
     assert_eq!(s, o(&[("/c2", 4), ("/c1", 3), ("/c0", 2), (OVERFLOW, 11)]));
     assert_eq!(a, Applied { folded: 2, shed: 0 });
     assert_eq!(b.shed_total(), (0, 0));
@@ -67,7 +73,10 @@ fn the_least_recently_changed_go_first() {
     snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 1)]);
     snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 2)]);
     // idle since: /a epoch 1, /b epoch 2, /c epoch 3; two newcomers take /a and /b
-    let (s, a) = snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 2), ("/d", 1), ("/e", 1)]);
+    let (s, a) = snap(
+        &mut b,
+        &[("/a", 1), ("/b", 2), ("/c", 2), ("/d", 1), ("/e", 1)],
+    );
     assert_eq!(s, o(&[("/c", 2), ("/d", 1), ("/e", 1), (OVERFLOW, 3)]));
     assert_eq!(a, Applied { folded: 2, shed: 2 });
 }
@@ -88,7 +97,13 @@ fn memory_pressure_sheds_the_least_active_and_relief_restores_room() {
     b.squeeze(true);
     assert!(b.under_pressure());
     let (s, a) = snap(&mut b, &counts(1));
-    assert_eq!(a, Applied { folded: 25, shed: 25 });
+    assert_eq!(
+        a,
+        Applied {
+            folded: 25,
+            shed: 25
+        }
+    );
     assert_eq!(s.len(), 76);
     // the idle half goes first, the least recently changed (ties by labels) before the rest
     let shed: Vec<&str> = names[50..75].iter().map(String::as_str).collect();
@@ -104,7 +119,10 @@ fn memory_pressure_sheds_the_least_active_and_relief_restores_room() {
     more.push(("/late", 1));
     let (s, a) = snap(&mut b, &more);
     assert_eq!(a.shed, 0);
-    assert!(s.contains(&("/late".to_string(), 1)), "room again after relief");
+    assert!(
+        s.contains(&("/late".to_string(), 1)),
+        "room again after relief"
+    );
 }
 
 #[test]

@@ -18,6 +18,13 @@ use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 use crate::probes::{self, Feature, Probes, net, syscalls};
 
+/// The series budget per metric and the memory budget (bytes) that squeezes it.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesLimits {
+    pub max_series_per_metric: usize,
+    pub memory_limit: Option<u64>,
+}
+
 pub struct Collector {
     inner: Mutex<Inner>,
     /// The OTLP exporter's counters, when it runs (read here so both exporters show them).
@@ -43,6 +50,8 @@ struct Inner {
     scrapes: u64,
     cgroups_forgotten: u64,
     last_duration: f64,
+    /// Keys in each exported kernel map at the last read (`None`: not read).
+    map_fill: [Option<usize>; 5],
 }
 
 impl Collector {
@@ -51,8 +60,7 @@ impl Collector {
         table: SyscallTable,
         cgroups: CgroupResolver,
         labeler: Labeler,
-        max_series: usize,
-        memory_limit: Option<u64>,
+        limits: SeriesLimits,
         node: Option<&crate::node::NodeInfo>,
         pmu: Option<crate::pmu::Pmu>,
     ) -> Self {
@@ -69,8 +77,8 @@ impl Collector {
                 table,
                 cgroups,
                 labeler,
-                budget: Budget::new(max_series),
-                memory: memory_limit.map(MemoryBudget::new),
+                budget: Budget::new(limits.max_series_per_metric),
+                memory: limits.memory_limit.map(MemoryBudget::new),
                 sys: System::new().ok(),
                 build,
                 node,
@@ -80,6 +88,7 @@ impl Collector {
                 scrapes: 0,
                 cgroups_forgotten: 0,
                 last_duration: 0.0,
+                map_fill: [None; 5],
             }),
             otlp_stats: std::sync::OnceLock::new(),
             bench: std::sync::OnceLock::new(),
@@ -127,6 +136,13 @@ impl Inner {
         let mut losses = [0u64; archscope_common::LOSS_KINDS];
         let mut folded = Vec::new();
         let (sys_maps, net_maps, pmu_maps) = self.read_maps();
+        self.map_fill = [
+            sys_maps.as_ref().map(|m| m.stats.len()),
+            sys_maps.as_ref().map(|m| m.errnos.len()),
+            net_maps.as_ref().map(|m| m.tcp.len()),
+            net_maps.as_ref().map(|m| m.traffic.len()),
+            pmu_maps.as_ref().map(|m| m.len()),
+        ];
         if let Some(ebpf) = self.probes.ebpf.as_ref() {
             match syscalls::read_losses(ebpf) {
                 Ok(l) => losses = l,
@@ -366,6 +382,33 @@ impl Inner {
                 })
                 .collect(),
         ));
+        let cap = self.probes.map_capacity;
+        let maps = [
+            ("syscall_stats", cap.syscall_stats),
+            ("syscall_errnos", cap.syscall_errnos),
+            ("tcp_stats", cap.tcp_stats),
+            ("net_traffic", cap.net_traffic),
+            ("pmu_stats", cap.pmu_stats),
+        ];
+        let read = || maps.iter().zip(self.map_fill).filter_map(|(m, n)| Some((m, n?)));
+        out.push(gauge(
+            &names::KERNEL_MAP_ENTRIES,
+            read()
+                .map(|((name, _), n)| Series {
+                    labels: vec![("map", label(*name))],
+                    value: Value::Gauge(n as f64),
+                })
+                .collect(),
+        ));
+        out.push(gauge(
+            &names::KERNEL_MAP_CAPACITY,
+            read()
+                .map(|((name, cap), _)| Series {
+                    labels: vec![("map", label(*name))],
+                    value: Value::Gauge(f64::from(*cap)),
+                })
+                .collect(),
+        ));
         out.push(gauge(
             &names::CARDINALITY_LABEL_SETS,
             one(Value::Gauge(self.budget.tracked() as f64)),
@@ -404,7 +447,9 @@ impl Inner {
         }
         out.push(gauge(
             &names::MEMORY_PRESSURE,
-            one(Value::Gauge(f64::from(u8::from(self.budget.under_pressure())))),
+            one(Value::Gauge(f64::from(u8::from(
+                self.budget.under_pressure(),
+            )))),
         ));
         out.push(gauge(
             &names::CGROUPS_FORGOTTEN,

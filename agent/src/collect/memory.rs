@@ -68,7 +68,10 @@ pub fn auto_limit(proc_self_cgroup: &str, cgroup_root: &Path) -> Option<u64> {
         let file = if controllers.is_empty() {
             cgroup_root.join(rel).join("memory.max")
         } else if controllers.split(',').any(|c| c == "memory") {
-            cgroup_root.join("memory").join(rel).join("memory.limit_in_bytes")
+            cgroup_root
+                .join("memory")
+                .join(rel)
+                .join("memory.limit_in_bytes")
         } else {
             return None;
         };
@@ -90,10 +93,19 @@ mod tests {
         assert_eq!(m.observe(50, t), Pressure::Relieved);
         assert_eq!(m.observe(101, t), Pressure::Squeeze);
         assert_eq!(m.observe(120, t + Duration::from_secs(10)), Pressure::Hold);
-        assert_eq!(m.observe(120, t + Duration::from_secs(31)), Pressure::Squeeze);
+        assert_eq!(
+            m.observe(120, t + Duration::from_secs(31)),
+            Pressure::Squeeze
+        );
         assert_eq!(m.observe(95, t + Duration::from_secs(40)), Pressure::Hold);
-        assert_eq!(m.observe(90, t + Duration::from_secs(41)), Pressure::Relieved);
-        assert_eq!(m.observe(101, t + Duration::from_secs(42)), Pressure::Squeeze);
+        assert_eq!(
+            m.observe(90, t + Duration::from_secs(41)),
+            Pressure::Relieved
+        );
+        assert_eq!(
+            m.observe(101, t + Duration::from_secs(42)),
+            Pressure::Squeeze
+        );
     }
 
     #[test]

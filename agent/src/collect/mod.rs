@@ -1,8 +1,8 @@
 //! The one data path: kernel maps → `Snapshot` (series with labels) → exporters. A scrape
 //! asks for a snapshot; it never reaches into maps or caches itself.
 mod budget;
-pub mod memory;
 mod kubernetes;
+pub mod memory;
 pub mod model;
 pub mod names;
 mod net;

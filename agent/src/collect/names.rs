@@ -328,6 +328,18 @@ pub const MEMORY_PRESSURE: MetricDef = def(
     None,
     Kind::Gauge,
 );
+pub const KERNEL_MAP_ENTRIES: MetricDef = def(
+    "kernel_map_entries",
+    "Entries in each kernel map read at export time (per-CPU maps: keys), at the last snapshot.",
+    None,
+    Kind::Gauge,
+);
+pub const KERNEL_MAP_CAPACITY: MetricDef = def(
+    "kernel_map_capacity",
+    "Entries each kernel map read at export time can hold; when full, new keys are counted in kernel_losses.",
+    None,
+    Kind::Gauge,
+);
 pub const CGROUP_CACHE_ENTRIES: MetricDef = def(
     "cgroup_cache_entries",
     "Entries in the cgroup id to path cache.",
@@ -522,6 +534,8 @@ pub const ALL: &[&MetricDef] = &[
     &SNAPSHOT_DURATION,
     &SCRAPES,
     &CARDINALITY_OVERFLOW,
+    &KERNEL_MAP_ENTRIES,
+    &KERNEL_MAP_CAPACITY,
     &CARDINALITY_LABEL_SETS,
     &SERIES_SHED,
     &MEMORY_LIMIT,

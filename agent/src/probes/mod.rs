@@ -156,7 +156,19 @@ pub struct Probes {
     pub compat: Result<Option<archscope_common::CompatLayout>, String>,
     /// The cgroup hierarchy events are charged to (`Err`: v1 asked for and impossible).
     pub hierarchy: Result<cgroup::Hierarchy, String>,
+    /// Sizes of the maps read at export time, for their fill gauges.
+    pub map_capacity: MapCapacity,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+}
+
+/// Entries each exported kernel map holds at most (as configured at load).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapCapacity {
+    pub syscall_stats: u32,
+    pub syscall_errnos: u32,
+    pub tcp_stats: u32,
+    pub net_traffic: u32,
+    pub pmu_stats: u32,
 }
 
 impl Probes {
@@ -201,17 +213,21 @@ impl Probes {
             _pad: 0,
         };
         loader.override_global("PMU_CONFIG", &pmu_config, true);
-        loader
-            .map_max_entries("SYSCALL_STATS", cfg.syscall_map_entries)
-            .map_max_entries("SYSCALL_ERRNOS", cfg.syscall_map_entries)
-            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries)
-            .map_max_entries("TCP_STATS", cfg.cgroup_cache_entries as u32)
-            .map_max_entries("NET_TRAFFIC", cfg.cgroup_cache_entries as u32)
+        let map_capacity = MapCapacity {
+            syscall_stats: cfg.syscall_map_entries,
+            syscall_errnos: cfg.syscall_map_entries,
+            tcp_stats: cfg.cgroup_cache_entries as u32,
+            net_traffic: cfg.cgroup_cache_entries as u32,
             // preallocated: without counters it would only hold memory
-            .map_max_entries(
-                "PMU_STATS",
-                if pmu.is_ok() { cfg.pmu_map_entries } else { 1 },
-            );
+            pmu_stats: if pmu.is_ok() { cfg.pmu_map_entries } else { 1 },
+        };
+        loader
+            .map_max_entries("SYSCALL_STATS", map_capacity.syscall_stats)
+            .map_max_entries("SYSCALL_ERRNOS", map_capacity.syscall_errnos)
+            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries)
+            .map_max_entries("TCP_STATS", map_capacity.tcp_stats)
+            .map_max_entries("NET_TRAFFIC", map_capacity.net_traffic)
+            .map_max_entries("PMU_STATS", map_capacity.pmu_stats);
         let mut ebpf = match loader.load(OBJECT) {
             Ok(e) => e,
             Err(e) => {
@@ -226,6 +242,7 @@ impl Probes {
                     ebpf: None,
                     status,
                     object_error: Some(why),
+                    map_capacity,
                     logger: None,
                 };
             }
@@ -274,6 +291,7 @@ impl Probes {
             ebpf: Some(ebpf),
             status: out,
             object_error: None,
+            map_capacity,
             logger,
         }
     }
