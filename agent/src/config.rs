@@ -48,6 +48,29 @@ pub enum CgroupMode {
     V1,
 }
 
+/// `archscope_sys_enter,tcp_retransmit` → the programs' bits in
+/// `archscope_common::fault::PROGRAM_NAMES` (the `archscope_` prefix may be left out).
+fn program_bits(s: &str) -> Result<u32, ConfigError> {
+    use archscope_common::fault::PROGRAM_NAMES;
+    let mut bits = 0;
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let full = if name.starts_with("archscope_") {
+            name.to_string()
+        } else {
+            format!("archscope_{name}")
+        };
+        let i = PROGRAM_NAMES
+            .iter()
+            .position(|p| *p == full)
+            .ok_or_else(|| ConfigError::Field {
+                field: "inject_verifier_reject",
+                msg: format!("`{name}` is not one of {}", PROGRAM_NAMES.join(", ")),
+            })?;
+        bits |= 1 << i;
+    }
+    Ok(bits)
+}
+
 /// The agent's memory budget (`collect::memory`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemoryLimit {
@@ -202,6 +225,10 @@ pub struct Overrides {
     /// Pod labels exported (as `label_<name>` on archscope_kubernetes_pod_labels), comma-separated [default: app,app.kubernetes.io/name,app.kubernetes.io/instance,app.kubernetes.io/component]
     #[arg(long, env = "ARCHSCOPE_KUBERNETES_POD_LABELS", value_name = "KEYS")]
     pub kubernetes_pod_labels: Option<String>,
+    /// Testing aid: make the kernel's verifier reject these programs (comma-separated
+    /// names as `agent check` lists them), to see the agent degrade and alerts fire
+    #[arg(long, value_name = "PROGRAMS")]
+    pub inject_verifier_reject: Option<String>,
     #[command(flatten)]
     pub otlp: crate::export::otlp::OtlpFlags,
 }
@@ -233,6 +260,8 @@ pub struct Config {
     pub kubernetes_pod_labels: Vec<String>,
     /// OTLP export; `None` when off.
     pub otlp: Option<crate::export::otlp::OtlpConfig>,
+    /// Bits of the programs to be rejected (`archscope_common::fault`); 0 in production.
+    pub inject_verifier_reject: u32,
 }
 
 impl Default for Config {
@@ -258,6 +287,7 @@ impl Default for Config {
             kubeconfig: None,
             kubernetes_pod_labels: DEFAULT_POD_LABELS.iter().map(|s| s.to_string()).collect(),
             otlp: None,
+            inject_verifier_reject: 0,
         }
     }
 }
@@ -371,7 +401,12 @@ impl Config {
             None => d.memory_limit,
             Some(s) => memory_limit(&s)?,
         };
+        let inject_verifier_reject = match &o.inject_verifier_reject {
+            None => 0,
+            Some(s) => program_bits(s)?,
+        };
         Ok(Config {
+            inject_verifier_reject,
             memory_limit,
             kubernetes_pod_labels,
             cgroup_mode,

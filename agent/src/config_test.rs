@@ -116,6 +116,13 @@ fn bad_values_name_the_field() {
         ),
         (
             Overrides {
+                inject_verifier_reject: Some("tcp_retransmit,kprobe_x".into()),
+                ..ov()
+            },
+            "inject_verifier_reject: `kprobe_x` is not one of archscope_sys_enter,",
+        ),
+        (
+            Overrides {
                 memory_limit: Some("lots".into()),
                 ..ov()
             },
@@ -211,4 +218,17 @@ fn memory_limit_as_kubernetes_and_sysfs_write_sizes() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn verifier_reject_injection_names_programs_with_or_without_prefix() {
+    let o = Overrides {
+        inject_verifier_reject: Some("archscope_sys_exit, tcp_retransmit".into()),
+        ..ov()
+    };
+    assert_eq!(
+        Config::resolve(&o, None).unwrap().inject_verifier_reject,
+        0b1010
+    );
+    assert_eq!(Config::default().inject_verifier_reject, 0);
 }

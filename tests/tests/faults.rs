@@ -127,6 +127,58 @@ fn a_missing_tracepoint_disables_only_its_feature() {
     let _ = std::fs::remove_dir_all(fake);
 }
 
+/// The kernel's verifier rejects two programs (`--inject-verifier-reject` makes their dead
+/// branch live: a load from a plain number): the required `tcp_state` takes the tcp
+/// feature down, the optional `sys_exit` only the durations; syscall counts stay exact.
+#[test]
+fn a_program_the_verifier_rejects_disables_only_its_feature() {
+    let _one = ONE_AGENT.lock().unwrap_or_else(|e| e.into_inner());
+    let agent = Agent::start(&["--inject-verifier-reject", "tcp_state,sys_exit"]);
+    let cg = Cgroup::new("faults-verifier");
+    workload(&cg, &["basic", "400", "0"]);
+    let m = agent.metrics();
+    let program_up = |p: &str| m.value("archscope_program_up", &[("program", p)]);
+    assert_eq!(program_up("archscope_tcp_state"), Some(0.0));
+    assert_eq!(program_up("archscope_sys_exit"), Some(0.0));
+    assert_eq!(program_up("archscope_sys_enter"), Some(1.0));
+    assert_eq!(program_up("archscope_tcp_retransmit"), Some(1.0));
+    let up = |f: &str| feature_up(&m, f);
+    assert_eq!(up("syscalls"), Some(1.0));
+    assert_eq!(up("tcp"), Some(0.0));
+    assert_eq!(up("traffic"), Some(1.0));
+    assert_eq!(
+        m.value(
+            "archscope_syscalls_total",
+            &[("cgroup", &cg.label), ("syscall", "getppid")]
+        ),
+        Some(400.0)
+    );
+    assert_eq!(
+        m.find(
+            "archscope_syscall_duration_seconds_count",
+            &[("cgroup", &cg.label)]
+        )
+        .count(),
+        0,
+        "no durations without sys_exit"
+    );
+    assert_eq!(m.find("archscope_tcp_connections_open", &[]).count(), 0);
+    assert_eq!(agent.get("/readyz").trim(), "ready");
+    drop(agent);
+    let out = archscope_tests::agent_cmd()
+        .args(["check", "--inject-verifier-reject", "tcp_state"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "archscope_tcp_state [tcp] tracepoint/sock:inet_sock_set_state: verifier rejected it ("
+        ) && text.contains("invalid mem access"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+}
+
 /// No tracefs at all (not mounted, or a directory without events): every tracepoint
 /// program is off with its reason, the cgroup_skb programs still count, the agent serves
 /// its own health and says it is not ready.

@@ -258,7 +258,10 @@ fn kernel_map_fill_beside_capacity() {
     // one key per (cgroup, syscall): at least one per series, ours among them
     let series = m.find(CALLS, &[]).count() as f64;
     let stats = entries("syscall_stats").unwrap();
-    assert!(stats >= series && stats <= 4096.0, "{stats} keys for {series} series");
+    assert!(
+        stats >= series && stats <= 4096.0,
+        "{stats} keys for {series} series"
+    );
     assert!(entries("syscall_errnos").unwrap() >= 1.0, "our ENOENT key");
 }
 

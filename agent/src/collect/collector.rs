@@ -390,7 +390,11 @@ impl Inner {
             ("net_traffic", cap.net_traffic),
             ("pmu_stats", cap.pmu_stats),
         ];
-        let read = || maps.iter().zip(self.map_fill).filter_map(|(m, n)| Some((m, n?)));
+        let read = || {
+            maps.iter()
+                .zip(self.map_fill)
+                .filter_map(|(m, n)| Some((m, n?)))
+        };
         out.push(gauge(
             &names::KERNEL_MAP_ENTRIES,
             read()

@@ -213,6 +213,17 @@ impl Probes {
             _pad: 0,
         };
         loader.override_global("PMU_CONFIG", &pmu_config, true);
+        let fault = archscope_common::FaultInjection {
+            reject: cfg.inject_verifier_reject,
+            _pad: 0,
+        };
+        if fault.reject != 0 {
+            tracing::warn!(
+                "fault injection: the verifier will reject program(s) {:#x} (--inject-verifier-reject)",
+                fault.reject
+            );
+        }
+        loader.override_global("FAULT_INJECTION", &fault, true);
         let map_capacity = MapCapacity {
             syscall_stats: cfg.syscall_map_entries,
             syscall_errnos: cfg.syscall_map_entries,
@@ -330,7 +341,7 @@ fn attach(
     let prog = ebpf
         .program_mut(p.name)
         .ok_or_else(|| format!("program {} not in the object", p.name))?;
-    let rejected = |e: aya::programs::ProgramError| format!("verifier rejected it: {}", chain(&e));
+    let rejected = |e: aya::programs::ProgramError| rejection(p.name, &e);
     let failed = |e: aya::programs::ProgramError| format!("attach failed: {}", chain(&e));
     match p.hook {
         Hook::Tracepoint { category, name } => {
@@ -379,5 +390,42 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         format!("{}…", &s[..s.floor_char_boundary(400)])
     } else {
         s
+    }
+}
+
+/// One line for `agent check` and the metric's log: the verifier's verdict (the last line
+/// of its log before the statistics); the whole log goes to the debug log.
+fn rejection(program: &str, e: &aya::programs::ProgramError) -> String {
+    let aya::programs::ProgramError::LoadError {
+        io_error,
+        verifier_log,
+    } = e
+    else {
+        return format!("verifier rejected it: {}", chain(e));
+    };
+    let log = verifier_log.to_string();
+    tracing::debug!("{program}: verifier log:\n{log}");
+    let stats = ["processed ", "verification time", "stack depth"];
+    let verdict = log
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !stats.iter().any(|s| l.starts_with(s)))
+        .unwrap_or("no verifier log");
+    format!("verifier rejected it ({io_error}): {verdict}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fault_injection_bits_follow_the_program_table() {
+        let names: Vec<&str> = super::PROGRAMS.iter().map(|p| p.name).collect();
+        let mut bits = archscope_common::fault::PROGRAM_NAMES.to_vec();
+        bits.sort_unstable();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted, bits,
+            "every program has a bit and every bit a program"
+        );
     }
 }

@@ -4,11 +4,13 @@
 #![no_std]
 
 pub mod cgroup;
+pub mod fault;
 pub mod net;
 pub mod pmu;
 pub mod syscalls;
 
 pub use cgroup::*;
+pub use fault::FaultInjection;
 pub use net::*;
 pub use pmu::*;
 pub use syscalls::*;

@@ -11,6 +11,8 @@
 #[cfg(target_arch = "bpf")]
 mod cgroup;
 #[cfg(target_arch = "bpf")]
+mod fault;
+#[cfg(target_arch = "bpf")]
 mod losses;
 #[cfg(target_arch = "bpf")]
 mod pmu;

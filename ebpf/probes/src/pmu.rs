@@ -54,6 +54,7 @@ const ENOENT: i64 = 2;
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn archscope_sched_switch(ctx: TracePointContext) -> u32 {
+    crate::fault::reject_if_injected(crate::fault::SCHED_SWITCH);
     let _ = try_sched_switch(&ctx);
     0
 }

@@ -61,6 +61,7 @@ fn layout() -> RawSyscallsLayout {
 
 #[tracepoint(category = "raw_syscalls", name = "sys_enter")]
 pub fn archscope_sys_enter(ctx: TracePointContext) -> u32 {
+    crate::fault::reject_if_injected(crate::fault::SYS_ENTER);
     if try_sys_enter(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }
@@ -106,6 +107,7 @@ fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
 
 #[tracepoint(category = "raw_syscalls", name = "sys_exit")]
 pub fn archscope_sys_exit(ctx: TracePointContext) -> u32 {
+    crate::fault::reject_if_injected(crate::fault::SYS_EXIT);
     if try_sys_exit(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }

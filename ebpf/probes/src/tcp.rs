@@ -87,6 +87,7 @@ fn stats_of(ctx: &TracePointContext, cgroup_id: u64) -> Option<*mut TcpStats> {
 
 #[tracepoint(category = "sock", name = "inet_sock_set_state")]
 pub fn archscope_tcp_state(ctx: TracePointContext) -> u32 {
+    crate::fault::reject_if_injected(crate::fault::TCP_STATE);
     if try_tcp_state(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }
@@ -221,6 +222,7 @@ fn closed(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Result<(
 
 #[tracepoint(category = "tcp", name = "tcp_retransmit_skb")]
 pub fn archscope_tcp_retransmit(ctx: TracePointContext) -> u32 {
+    crate::fault::reject_if_injected(crate::fault::TCP_RETRANSMIT);
     if try_tcp_retransmit(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }

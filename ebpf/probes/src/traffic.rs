@@ -26,12 +26,14 @@ const ETH_P_IPV6: u32 = 0x86DD;
 
 #[cgroup_skb]
 pub fn archscope_skb_egress(ctx: SkBuffContext) -> i32 {
+    crate::fault::reject_if_injected(crate::fault::SKB_EGRESS);
     let _ = try_count(&ctx, true);
     1 // always let the packet through: we observe, never filter
 }
 
 #[cgroup_skb]
 pub fn archscope_skb_ingress(ctx: SkBuffContext) -> i32 {
+    crate::fault::reject_if_injected(crate::fault::SKB_INGRESS);
     let _ = try_count(&ctx, false);
     1
 }

@@ -157,8 +157,14 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         "cardinality_label_sets",
         m("archscope.cardinality.label_sets", "{series}"),
     ),
-    ("kernel_map_entries", m("archscope.kernel.map.entries", "{entry}")),
-    ("kernel_map_capacity", m("archscope.kernel.map.capacity", "{entry}")),
+    (
+        "kernel_map_entries",
+        m("archscope.kernel.map.entries", "{entry}"),
+    ),
+    (
+        "kernel_map_capacity",
+        m("archscope.kernel.map.capacity", "{entry}"),
+    ),
     ("series_shed", m("archscope.series.shed", "{series}")),
     ("memory_limit", m("archscope.memory.limit", "By")),
     ("memory_pressure", m("archscope.memory.pressure", "1")),
