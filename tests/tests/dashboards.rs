@@ -329,6 +329,9 @@ fn every_panel_has_data_in_prometheus() {
         "http://127.0.0.1:9",
         "--otlp-interval",
         "1s",
+        // a budget well above the agent's RSS: the limit is drawn, nothing is shed
+        "--memory-limit",
+        "1GiB",
     ]);
     // getppid ×50 and a failing openat ×10 every 100 ms
     let _container = Container::start(

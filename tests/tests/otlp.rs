@@ -281,6 +281,13 @@ fn receiver_outage_costs_only_the_outage() {
         .metrics()
         .value("archscope_otlp_queue_points", &[])
         .unwrap();
+    assert_eq!(
+        agent
+            .metrics()
+            .value("archscope_otlp_queue_capacity_points", &[]),
+        Some(1.0),
+        "the configured bound beside the fill"
+    );
     // then a receiver that refuses: still counted as failures, nothing delivered
     rx.restart("reject");
     wait_metric(&agent, "archscope_otlp_exports_failed_total", |v| {

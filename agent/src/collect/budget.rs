@@ -1,14 +1,15 @@
 //! Cardinality budget: at most N series per metric, and fewer under memory pressure.
 //!
 //! Label sets are admitted while a metric has room. When it is full, a new label set takes
-//! the place of the least recently active admitted one, if that one has not changed since
-//! the previous snapshot; the one replaced is shed into the overflow series (every label
+//! the place of the least recently active admitted one, if that one has not changed for
+//! `IDLE_BEFORE_REPLACED` (and not since the previous snapshot); the one replaced is shed into the overflow series (every label
 //! `__overflow__`). Otherwise the new label set is folded into the overflow. Either way a
 //! label set in the overflow stays there until its cgroup is gone: moving back out would
 //! make the overflow counter go backwards. Under memory pressure (`squeeze`) each metric's
 //! budget shrinks to three quarters of what it holds and the least recently active are
 //! shed even if still active.
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use super::model::{Family, Labels, Series, Value, label};
 use super::names::OVERFLOW;
@@ -16,9 +17,15 @@ use super::names::OVERFLOW;
 /// A metric's budget never shrinks below this under memory pressure.
 const MIN_SQUEEZED: usize = 64;
 
-#[derive(Debug, Default)]
+/// How long an admitted series must stay unchanged before a newcomer may take its place:
+/// longer than a few scrape intervals, so a slow but live series is not traded away.
+pub const IDLE_BEFORE_REPLACED: Duration = Duration::from_secs(300);
+
+#[derive(Debug)]
 pub struct Budget {
     max: usize,
+    idle_before_replaced: Duration,
+    now: Instant,
     metrics: HashMap<&'static str, Metric>,
     /// Snapshot number, for "changed since".
     epoch: u64,
@@ -39,6 +46,7 @@ struct Metric {
 struct Activity {
     mark: u64,
     changed: u64,
+    changed_at: Instant,
 }
 
 /// What one `apply` did to a family.
@@ -60,21 +68,28 @@ fn mark(v: &Value) -> u64 {
 }
 
 impl Budget {
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, idle_before_replaced: Duration) -> Self {
         Budget {
             max,
-            ..Budget::default()
+            idle_before_replaced,
+            now: Instant::now(),
+            metrics: HashMap::new(),
+            epoch: 0,
+            pressure: false,
+            shed: [0; 2],
         }
     }
 
-    /// Start a snapshot: activity is measured between two calls.
-    pub fn next_snapshot(&mut self) {
+    /// Start a snapshot taken at `now`: activity is measured between two calls.
+    pub fn next_snapshot(&mut self, now: Instant) {
         self.epoch += 1;
+        self.now = now;
     }
 
     /// Apply the budget to a family in place.
     pub fn apply(&mut self, f: &mut Family) -> Applied {
-        let epoch = self.epoch;
+        let (epoch, now) = (self.epoch, self.now);
+        let idle_since = now.checked_sub(self.idle_before_replaced);
         let m = self.metrics.entry(f.name).or_default();
         let limit = m.limit.unwrap_or(self.max).min(self.max);
         let mut kept = Vec::with_capacity(f.series.len().min(limit + 1));
@@ -83,11 +98,12 @@ impl Budget {
         let mut folded = 0;
         for s in f.series.drain(..) {
             if let Some(a) = m.admitted.get_mut(&s.labels) {
-                let now = mark(&s.value);
-                if now != a.mark {
+                let mark = mark(&s.value);
+                if mark != a.mark {
                     *a = Activity {
-                        mark: now,
+                        mark,
                         changed: epoch,
+                        changed_at: now,
                     };
                 }
                 kept.push(s);
@@ -100,19 +116,19 @@ impl Budget {
         }
         // Least recently changed first; only those idle since the last snapshot give way
         // to newcomers, but memory pressure takes any.
-        let mut by_age: Vec<(u64, Labels)> = Vec::new();
+        let mut by_age: Vec<(u64, Instant, Labels)> = Vec::new();
         if m.admitted.len() > limit || !fresh.is_empty() && m.admitted.len() >= limit {
             by_age = m
                 .admitted
                 .iter()
-                .map(|(l, a)| (a.changed, l.clone()))
+                .map(|(l, a)| (a.changed, a.changed_at, l.clone()))
                 .collect();
             // newest first, so `pop` takes the least recently changed (ties: by labels)
             by_age.sort_unstable_by(|a, b| b.cmp(a));
         }
         let mut shed = 0;
         while m.admitted.len() > limit {
-            let Some((_, l)) = by_age.pop() else { break };
+            let Some((_, _, l)) = by_age.pop() else { break };
             m.admitted.remove(&l);
             m.overflow.insert(l);
             self.shed[1] += 1;
@@ -121,8 +137,10 @@ impl Budget {
         for s in fresh {
             if m.admitted.len() >= limit {
                 match by_age.last() {
-                    Some((changed, _)) if *changed < epoch => {
-                        let (_, l) = by_age.pop().expect("just seen");
+                    Some((changed, at, _))
+                        if *changed < epoch && idle_since.is_some_and(|t| *at <= t) =>
+                    {
+                        let (_, _, l) = by_age.pop().expect("just seen");
                         m.admitted.remove(&l);
                         m.overflow.insert(l);
                         self.shed[0] += 1;
@@ -139,6 +157,7 @@ impl Budget {
             let a = Activity {
                 mark: mark(&s.value),
                 changed: epoch,
+                changed_at: now,
             };
             m.admitted.insert(s.labels.clone(), a);
             kept.push(s);

@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use super::*;
 use crate::collect::names;
 
@@ -24,7 +26,11 @@ fn out(f: &Family) -> Vec<(String, u64)> {
 }
 
 fn snap(b: &mut Budget, counts: &[(&str, u64)]) -> (Vec<(String, u64)>, Applied) {
-    b.next_snapshot();
+    snap_at(b, Instant::now(), counts)
+}
+
+fn snap_at(b: &mut Budget, t: Instant, counts: &[(&str, u64)]) -> (Vec<(String, u64)>, Applied) {
+    b.next_snapshot(t);
     let mut f = fam(counts);
     let a = b.apply(&mut f);
     (out(&f), a)
@@ -36,7 +42,7 @@ fn o(v: &[(&str, u64)]) -> Vec<(String, u64)> {
 
 #[test]
 fn folds_newcomers_while_the_admitted_are_active_and_stays_stable() {
-    let mut b = Budget::new(3);
+    let mut b = Budget::new(3, Duration::ZERO);
     let (s, a) = snap(
         &mut b,
         &[("/c0", 1), ("/c1", 2), ("/c2", 3), ("/c3", 4), ("/c4", 5)],
@@ -55,7 +61,7 @@ fn folds_newcomers_while_the_admitted_are_active_and_stays_stable() {
 
 #[test]
 fn an_idle_series_gives_way_to_a_newcomer_and_stays_in_the_overflow() {
-    let mut b = Budget::new(2);
+    let mut b = Budget::new(2, Duration::ZERO);
     snap(&mut b, &[("/busy", 1), ("/idle", 7)]);
     let (s, a) = snap(&mut b, &[("/busy", 2), ("/idle", 7), ("/new", 5)]);
     assert_eq!(s, o(&[("/busy", 2), ("/new", 5), (OVERFLOW, 7)]));
@@ -68,7 +74,7 @@ fn an_idle_series_gives_way_to_a_newcomer_and_stays_in_the_overflow() {
 
 #[test]
 fn the_least_recently_changed_go_first() {
-    let mut b = Budget::new(3);
+    let mut b = Budget::new(3, Duration::ZERO);
     snap(&mut b, &[("/a", 1), ("/b", 1), ("/c", 1)]);
     snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 1)]);
     snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 2)]);
@@ -91,7 +97,7 @@ fn memory_pressure_sheds_the_least_active_and_relief_restores_room() {
             .map(|(i, n)| (n.as_str(), if i < 50 { 1 + bump } else { 1 }))
             .collect()
     };
-    let mut b = Budget::new(1000);
+    let mut b = Budget::new(1000, Duration::ZERO);
     snap(&mut b, &counts(0));
     snap(&mut b, &counts(1)); // /c00../c49 active, /c50../c99 idle
     b.squeeze(true);
@@ -127,7 +133,7 @@ fn memory_pressure_sheds_the_least_active_and_relief_restores_room() {
 
 #[test]
 fn release_frees_the_budget_and_the_overflow() {
-    let mut b = Budget::new(1);
+    let mut b = Budget::new(1, Duration::ZERO);
     let (_, a) = snap(&mut b, &[("/c0", 1), ("/c1", 1)]);
     assert_eq!(a.folded, 1);
     assert_eq!(b.tracked(), 2);
@@ -137,4 +143,24 @@ fn release_frees_the_budget_and_the_overflow() {
     let (s, a) = snap(&mut b, &[("/c1", 2)]);
     assert_eq!(s, o(&[("/c1", 2)]));
     assert_eq!(a, Applied::default());
+}
+
+#[test]
+fn a_series_must_be_idle_for_a_while_before_it_is_replaced() {
+    let mut b = Budget::new(1, Duration::from_secs(300));
+    let t0 = Instant::now();
+    snap_at(&mut b, t0, &[("/slow", 1)]);
+    // unchanged for a minute only: the newcomer is folded
+    let (s, a) = snap_at(
+        &mut b,
+        t0 + Duration::from_secs(60),
+        &[("/slow", 1), ("/new", 1)],
+    );
+    assert_eq!(s, o(&[("/slow", 1), (OVERFLOW, 1)]));
+    assert_eq!(a, Applied { folded: 1, shed: 0 });
+    // unchanged for over five minutes: the next newcomer takes its place
+    let late = t0 + Duration::from_secs(301);
+    let (s, a) = snap_at(&mut b, late, &[("/slow", 1), ("/new", 2), ("/newer", 3)]);
+    assert_eq!(s, o(&[("/newer", 3), (OVERFLOW, 3)]));
+    assert_eq!(a, Applied { folded: 2, shed: 1 });
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use archscope_common::{Loss, PmuKey, PmuValue};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-use super::budget::Budget;
+use super::budget::{Budget, IDLE_BEFORE_REPLACED};
 use super::memory::{MemoryBudget, Pressure};
 use super::model::{Family, Series, Snapshot, Value, label};
 use super::names;
@@ -77,7 +77,7 @@ impl Collector {
                 table,
                 cgroups,
                 labeler,
-                budget: Budget::new(limits.max_series_per_metric),
+                budget: Budget::new(limits.max_series_per_metric, IDLE_BEFORE_REPLACED),
                 memory: limits.memory_limit.map(MemoryBudget::new),
                 sys: System::new().ok(),
                 build,
@@ -130,7 +130,7 @@ impl Inner {
     fn build_snapshot(&mut self) -> Snapshot {
         let started = Instant::now();
         self.scrapes += 1;
-        self.budget.next_snapshot();
+        self.budget.next_snapshot(started);
         self.probes.flush_logs();
         let mut families = Vec::new();
         let mut losses = [0u64; archscope_common::LOSS_KINDS];

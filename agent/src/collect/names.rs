@@ -402,6 +402,12 @@ pub const OTLP_QUEUE_POINTS: MetricDef = def(
     None,
     Kind::Gauge,
 );
+pub const OTLP_QUEUE_CAPACITY: MetricDef = def(
+    "otlp_queue_capacity_points",
+    "Data points the OTLP queue holds at most (otlp_queue_points); beyond, the oldest batches are dropped.",
+    None,
+    Kind::Gauge,
+);
 
 // Metadata sources (label: source)
 pub const METADATA_UP: MetricDef = def(
@@ -550,6 +556,7 @@ pub const ALL: &[&MetricDef] = &[
     &OTLP_EXPORTS_FAILED,
     &OTLP_POINTS_DROPPED,
     &OTLP_QUEUE_POINTS,
+    &OTLP_QUEUE_CAPACITY,
     &METADATA_UP,
     &METADATA_ERRORS,
     &METADATA_REFRESHES,

@@ -34,7 +34,7 @@ pub fn start(
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let transport = transport::Transport::new(cfg)?;
     let resource = resource::build(&resource::Detected::from_system(node), &cfg.resource);
-    let stats = Arc::new(OtlpStats::default());
+    let stats = Arc::new(OtlpStats::with_capacity(cfg.queue_points));
     collector.attach_otlp_stats(Arc::clone(&stats));
     tracing::info!(
         endpoint = %cfg.url,

@@ -209,6 +209,10 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         "otlp_queue_points",
         m("archscope.otlp.queue.points", "{point}"),
     ),
+    (
+        "otlp_queue_capacity_points",
+        m("archscope.otlp.queue.capacity", "{point}"),
+    ),
     ("bench_median", m("archscope.bench.median", "1")),
     ("bench_cv", m("archscope.bench.cv", "1")),
     (

@@ -12,6 +12,8 @@ pub struct OtlpStats {
     failed: AtomicU64,
     dropped: AtomicU64,
     queued: AtomicU64,
+    /// The queue's bound (`otlp_queue_points`).
+    capacity: AtomicU64,
 }
 
 impl OtlpStats {
@@ -29,6 +31,12 @@ impl OtlpStats {
 
     pub fn dropped(&self, points: usize) {
         self.dropped.fetch_add(points as u64, Relaxed);
+    }
+
+    pub fn with_capacity(points: usize) -> Self {
+        let s = OtlpStats::default();
+        s.capacity.store(points as u64, Relaxed);
+        s
     }
 
     pub fn queued(&self, points: usize) {
@@ -63,6 +71,10 @@ impl OtlpStats {
             one(
                 &names::OTLP_QUEUE_POINTS,
                 Value::Gauge(self.queued.load(Relaxed) as f64),
+            ),
+            one(
+                &names::OTLP_QUEUE_CAPACITY,
+                Value::Gauge(self.capacity.load(Relaxed) as f64),
             ),
         ]
     }

@@ -123,10 +123,32 @@ pub fn agent() -> Board {
             ts(
                 "Agent memory (RSS)",
                 "bytes",
-                &[(
-                    &format!("archscope_agent_resident_memory_bytes{{{NODE}}}"),
-                    "{{instance}}",
-                )],
+                &[
+                    (
+                        &format!("archscope_agent_resident_memory_bytes{{{NODE}}}"),
+                        "{{instance}}",
+                    ),
+                    (
+                        &format!("archscope_memory_limit_bytes{{{NODE}}}"),
+                        "budget {{instance}}",
+                    ),
+                ],
+            ),
+            ts(
+                "Series shed/s and memory pressure",
+                "none",
+                &[
+                    (
+                        &format!(
+                            "sum by (instance, reason) (rate(archscope_series_shed_total{{{NODE}}}[$__rate_interval]))"
+                        ),
+                        "shed ({{reason}}) {{instance}}",
+                    ),
+                    (
+                        &format!("archscope_memory_pressure{{{NODE}}}"),
+                        "pressure {{instance}}",
+                    ),
+                ],
             ),
             ts(
                 "Cache fill",
@@ -143,6 +165,12 @@ pub fn agent() -> Board {
                             "archscope_metadata_cache_entries{{{NODE}}} / archscope_metadata_cache_capacity{{{NODE}}}"
                         ),
                         "metadata {{source}} {{instance}}",
+                    ),
+                    (
+                        &format!(
+                            "archscope_kernel_map_entries{{{NODE}}} / archscope_kernel_map_capacity{{{NODE}}}"
+                        ),
+                        "map {{map}} {{instance}}",
                     ),
                 ],
             ),
@@ -181,10 +209,16 @@ pub fn agent() -> Board {
             ts(
                 "OTLP queue",
                 "none",
-                &[(
-                    &format!("archscope_otlp_queue_points{{{NODE}}}"),
-                    "{{instance}}",
-                )],
+                &[
+                    (
+                        &format!("archscope_otlp_queue_points{{{NODE}}}"),
+                        "{{instance}}",
+                    ),
+                    (
+                        &format!("archscope_otlp_queue_capacity_points{{{NODE}}}"),
+                        "bound {{instance}}",
+                    ),
+                ],
             ),
             panel(
                 Table,
