@@ -18,6 +18,8 @@ const PACKAGES: &[&str] = &[
     "zlib1g-dev",
     "libzstd-dev",
     "gcc",
+    // libFuzzer (C++) for `cargo xtask fuzz`
+    "g++",
     "linux-libc-dev",
     "linux-libc-dev-arm64-cross",
     "bpftool",
