@@ -241,13 +241,19 @@ impl Agent {
 
     /// Scrape until `ok` holds (30 s at most, then fail naming `what`); that scrape.
     pub fn wait_for(&self, what: &str, ok: impl Fn(&Metrics) -> bool) -> Metrics {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let m = self.scrape_until(Duration::from_secs(30), &ok);
+        assert!(ok(&m), "timed out waiting: {what}");
+        m
+    }
+
+    /// Scrape until `ok` holds or `limit` has passed; the last scrape either way.
+    pub fn scrape_until(&self, limit: Duration, ok: impl Fn(&Metrics) -> bool) -> Metrics {
+        let deadline = Instant::now() + limit;
         loop {
             let m = self.metrics();
-            if ok(&m) {
+            if ok(&m) || Instant::now() >= deadline {
                 return m;
             }
-            assert!(Instant::now() < deadline, "timed out waiting: {what}");
             std::thread::sleep(Duration::from_millis(300));
         }
     }

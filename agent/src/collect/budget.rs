@@ -2,7 +2,7 @@
 //!
 //! Label sets are admitted while a metric has room. When it is full, a new label set takes
 //! the place of the least recently active admitted one, if that one has not changed for
-//! `IDLE_BEFORE_REPLACED` (and not since the previous snapshot); the one replaced is shed into the overflow series (every label
+//! `IDLE_BEFORE_REPLACED` (in no case within the current snapshot); the one replaced is shed into the overflow series (every label
 //! `__overflow__`). Otherwise the new label set is folded into the overflow. Either way a
 //! label set in the overflow stays there until its cgroup is gone: moving back out would
 //! make the overflow counter go backwards. Under memory pressure (`squeeze`) each metric's
@@ -25,10 +25,9 @@ pub const IDLE_BEFORE_REPLACED: Duration = Duration::from_secs(300);
 pub struct Budget {
     max: usize,
     idle_before_replaced: Duration,
+    /// When the current snapshot was taken.
     now: Instant,
     metrics: HashMap<&'static str, Metric>,
-    /// Snapshot number, for "changed since".
-    epoch: u64,
     pressure: bool,
     /// Admitted label sets moved into the overflow: [for room, for memory].
     shed: [u64; 2],
@@ -45,7 +44,6 @@ struct Metric {
 #[derive(Debug, Clone, Copy)]
 struct Activity {
     mark: u64,
-    changed: u64,
     changed_at: Instant,
 }
 
@@ -74,22 +72,21 @@ impl Budget {
             idle_before_replaced,
             now: Instant::now(),
             metrics: HashMap::new(),
-            epoch: 0,
             pressure: false,
             shed: [0; 2],
         }
     }
 
-    /// Start a snapshot taken at `now`: activity is measured between two calls.
+    /// Start a snapshot taken at `now` (later than the previous one).
     pub fn next_snapshot(&mut self, now: Instant) {
-        self.epoch += 1;
         self.now = now;
     }
 
     /// Apply the budget to a family in place.
     pub fn apply(&mut self, f: &mut Family) -> Applied {
-        let (epoch, now) = (self.epoch, self.now);
-        let idle_since = now.checked_sub(self.idle_before_replaced);
+        let now = self.now;
+        // strictly before: a series changed in this snapshot is never idle
+        let idle_before = now.checked_sub(self.idle_before_replaced);
         let m = self.metrics.entry(f.name).or_default();
         let limit = m.limit.unwrap_or(self.max).min(self.max);
         let mut kept = Vec::with_capacity(f.series.len().min(limit + 1));
@@ -102,7 +99,6 @@ impl Budget {
                 if mark != a.mark {
                     *a = Activity {
                         mark,
-                        changed: epoch,
                         changed_at: now,
                     };
                 }
@@ -114,21 +110,21 @@ impl Budget {
                 fresh.push(s);
             }
         }
-        // Least recently changed first; only those idle since the last snapshot give way
-        // to newcomers, but memory pressure takes any.
-        let mut by_age: Vec<(u64, Instant, Labels)> = Vec::new();
+        // Least recently changed first; only those idle long enough give way to
+        // newcomers, but memory pressure takes any.
+        let mut by_age: Vec<(Instant, Labels)> = Vec::new();
         if m.admitted.len() > limit || !fresh.is_empty() && m.admitted.len() >= limit {
             by_age = m
                 .admitted
                 .iter()
-                .map(|(l, a)| (a.changed, a.changed_at, l.clone()))
+                .map(|(l, a)| (a.changed_at, l.clone()))
                 .collect();
             // newest first, so `pop` takes the least recently changed (ties: by labels)
             by_age.sort_unstable_by(|a, b| b.cmp(a));
         }
         let mut shed = 0;
         while m.admitted.len() > limit {
-            let Some((_, _, l)) = by_age.pop() else { break };
+            let Some((_, l)) = by_age.pop() else { break };
             m.admitted.remove(&l);
             m.overflow.insert(l);
             self.shed[1] += 1;
@@ -137,10 +133,8 @@ impl Budget {
         for s in fresh {
             if m.admitted.len() >= limit {
                 match by_age.last() {
-                    Some((changed, at, _))
-                        if *changed < epoch && idle_since.is_some_and(|t| *at <= t) =>
-                    {
-                        let (_, _, l) = by_age.pop().expect("just seen");
+                    Some((at, _)) if idle_before.is_some_and(|t| *at < t) => {
+                        let (_, l) = by_age.pop().expect("just seen");
                         m.admitted.remove(&l);
                         m.overflow.insert(l);
                         self.shed[0] += 1;
@@ -156,7 +150,6 @@ impl Budget {
             }
             let a = Activity {
                 mark: mark(&s.value),
-                changed: epoch,
                 changed_at: now,
             };
             m.admitted.insert(s.labels.clone(), a);

@@ -25,8 +25,10 @@ fn out(f: &Family) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The next snapshot, a second after the previous one.
 fn snap(b: &mut Budget, counts: &[(&str, u64)]) -> (Vec<(String, u64)>, Applied) {
-    snap_at(b, Instant::now(), counts)
+    let t = b.now + Duration::from_secs(1);
+    snap_at(b, t, counts)
 }
 
 fn snap_at(b: &mut Budget, t: Instant, counts: &[(&str, u64)]) -> (Vec<(String, u64)>, Applied) {
@@ -78,7 +80,7 @@ fn the_least_recently_changed_go_first() {
     snap(&mut b, &[("/a", 1), ("/b", 1), ("/c", 1)]);
     snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 1)]);
     snap(&mut b, &[("/a", 1), ("/b", 2), ("/c", 2)]);
-    // idle since: /a epoch 1, /b epoch 2, /c epoch 3; two newcomers take /a and /b
+    // last changed: /a in snapshot 1, /b in 2, /c in 3; two newcomers take /a and /b
     let (s, a) = snap(
         &mut b,
         &[("/a", 1), ("/b", 2), ("/c", 2), ("/d", 1), ("/e", 1)],
