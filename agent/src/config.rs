@@ -13,6 +13,7 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_LISTEN",
     "ARCHSCOPE_LOG",
     "ARCHSCOPE_MAX_SERIES_PER_METRIC",
+    "ARCHSCOPE_SYSCALLS",
     "ARCHSCOPE_SYSCALL_MAP_ENTRIES",
     "ARCHSCOPE_INFLIGHT_MAP_ENTRIES",
     "ARCHSCOPE_PMU_MAP_ENTRIES",
@@ -37,6 +38,48 @@ const DEFAULT_POD_LABELS: &[&str] = &[
     "app.kubernetes.io/instance",
     "app.kubernetes.io/component",
 ];
+
+/// What the syscall feature collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallMode {
+    /// Calls, failures by errno, latency histograms.
+    Full,
+    /// Calls and failures by errno: no clock reads, no histogram.
+    Counts,
+    /// No syscall programs attached.
+    Off,
+}
+
+impl SyscallMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SyscallMode::Full => "full",
+            SyscallMode::Counts => "counts",
+            SyscallMode::Off => "off",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<SyscallMode, ConfigError> {
+        match s.trim() {
+            "full" => Ok(SyscallMode::Full),
+            "counts" => Ok(SyscallMode::Counts),
+            "off" => Ok(SyscallMode::Off),
+            other => Err(ConfigError::Field {
+                field: "syscalls",
+                msg: format!("`{other}` is not one of full, counts, off"),
+            }),
+        }
+    }
+}
+
+/// (cgroup, syscall) keys in the preallocated per-CPU statistics map when not configured:
+/// 16384, or fewer on machines with so many possible CPUs that 16384 would take more than
+/// 64 MiB (each key holds 240 bytes per possible CPU), but never fewer than 1024.
+pub fn default_syscall_map_entries() -> u32 {
+    let cpus = aya::util::nr_cpus().unwrap_or(1).max(1) as u64;
+    let per_key = core::mem::size_of::<archscope_common::SyscallStats>() as u64 * cpus;
+    ((64 << 20) / per_key).clamp(1024, 16_384) as u32
+}
 
 /// Which cgroup hierarchy events are charged to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +168,7 @@ pub struct FileConfig {
     pub log: Option<String>,
     pub max_series_per_metric: Option<u64>,
     pub memory_limit: Option<String>,
+    pub syscalls: Option<String>,
     pub syscall_map_entries: Option<u64>,
     pub inflight_map_entries: Option<u64>,
     pub pmu_map_entries: Option<u64>,
@@ -167,7 +211,10 @@ pub struct Overrides {
     /// Resident memory above which the least active series are shed: auto (80 % of the agent's cgroup memory limit), off, or a size such as 256MiB [default: auto]
     #[arg(long, env = "ARCHSCOPE_MEMORY_LIMIT", value_name = "auto|off|SIZE")]
     pub memory_limit: Option<String>,
-    /// Kernel map size for (cgroup, syscall) statistics [default: 16384]
+    /// What syscall tracing collects: full (calls, failures by errno, latency), counts (calls and failures only, cheaper) or off [default: full]
+    #[arg(long, env = "ARCHSCOPE_SYSCALLS", value_name = "full|counts|off")]
+    pub syscalls: Option<String>,
+    /// Kernel map size for (cgroup, syscall) statistics, preallocated per possible CPU [default: 16384, fewer above 17 CPUs: at most 64 MiB]
     #[arg(long, env = "ARCHSCOPE_SYSCALL_MAP_ENTRIES", value_name = "N")]
     pub syscall_map_entries: Option<String>,
     /// Kernel map size for syscalls in flight, one per thread [default: 65536]
@@ -240,6 +287,7 @@ pub struct Config {
     pub log: String,
     pub max_series_per_metric: usize,
     pub memory_limit: MemoryLimit,
+    pub syscalls: SyscallMode,
     pub syscall_map_entries: u32,
     pub inflight_map_entries: u32,
     pub pmu_map_entries: u32,
@@ -271,7 +319,8 @@ impl Default for Config {
             log: "info".into(),
             max_series_per_metric: 10_000,
             memory_limit: MemoryLimit::Auto,
-            syscall_map_entries: 16_384,
+            syscalls: SyscallMode::Full,
+            syscall_map_entries: default_syscall_map_entries(),
             inflight_map_entries: 65_536,
             pmu_map_entries: 8_192,
             cgroup_cache_entries: 16_384,
@@ -401,11 +450,16 @@ impl Config {
             None => d.memory_limit,
             Some(s) => memory_limit(&s)?,
         };
+        let syscalls = match o.syscalls.clone().or(f.syscalls) {
+            None => d.syscalls,
+            Some(s) => SyscallMode::parse(&s)?,
+        };
         let inject_verifier_reject = match &o.inject_verifier_reject {
             None => 0,
             Some(s) => program_bits(s)?,
         };
         Ok(Config {
+            syscalls,
             inject_verifier_reject,
             memory_limit,
             kubernetes_pod_labels,
@@ -427,7 +481,7 @@ impl Config {
                 "syscall_map_entries",
                 &o.syscall_map_entries,
                 f.syscall_map_entries,
-                16_384,
+                u64::from(d.syscall_map_entries),
                 64,
                 1 << 22,
             )? as u32,

@@ -232,3 +232,52 @@ fn verifier_reject_injection_names_programs_with_or_without_prefix() {
     );
     assert_eq!(Config::default().inject_verifier_reject, 0);
 }
+
+#[test]
+fn syscall_mode_from_flag_file_and_default() {
+    let dir = std::env::temp_dir().join(format!("archscope-cfg-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("m.toml");
+    std::fs::write(&p, "syscalls = \"counts\"\n").unwrap();
+    assert_eq!(
+        Config::resolve(&ov(), None).unwrap().syscalls,
+        SyscallMode::Full
+    );
+    assert_eq!(
+        Config::resolve(&ov(), Some(&p)).unwrap().syscalls,
+        SyscallMode::Counts
+    );
+    let o = Overrides {
+        syscalls: Some("off".into()),
+        ..ov()
+    };
+    assert_eq!(
+        Config::resolve(&o, Some(&p)).unwrap().syscalls,
+        SyscallMode::Off
+    );
+    let bad = Overrides {
+        syscalls: Some("fast".into()),
+        ..ov()
+    };
+    assert_eq!(
+        Config::resolve(&bad, None).unwrap_err().to_string(),
+        "syscalls: `fast` is not one of full, counts, off"
+    );
+}
+
+#[test]
+fn syscall_map_default_fits_64_mib_of_per_cpu_values() {
+    // 240 bytes per key and possible CPU: 16384 keys up to 17 CPUs, then fewer
+    let per_key = core::mem::size_of::<archscope_common::SyscallStats>() as u64;
+    assert_eq!(per_key, 240);
+    let cpus = aya::util::nr_cpus().unwrap() as u64;
+    let n = u64::from(default_syscall_map_entries());
+    assert!((1024..=16_384).contains(&n));
+    assert!(
+        n == 1024 || n * per_key * cpus <= 64 << 20,
+        "{n} keys × {cpus} CPUs"
+    );
+    if cpus <= 17 {
+        assert_eq!(n, 16_384);
+    }
+}

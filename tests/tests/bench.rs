@@ -395,17 +395,51 @@ fn overhead_counts_the_traced_calls() {
         "bench", "overhead", "--rounds", "2", "--calls", "20000", "--output", "json",
     ]);
     let o: Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(o["untraced_ns_per_call"].as_array().unwrap().len(), 2);
-    assert_eq!(o["traced_ns_per_call"].as_array().unwrap().len(), 2);
-    assert!(o["median_untraced_ns"].as_f64().unwrap() > 0.0);
-    assert!(o["ratio"].as_f64().unwrap() > 0.0);
+    assert_eq!(o["mode"], "full");
+    for way in ["untraced", "floor", "traced"] {
+        assert_eq!(o[format!("{way}_ns_per_call")].as_array().unwrap().len(), 2);
+        assert!(o[format!("median_{way}_ns")].as_f64().unwrap() > 0.0);
+    }
+    let (u, f, t) = (
+        o["median_untraced_ns"].as_f64().unwrap(),
+        o["median_floor_ns"].as_f64().unwrap(),
+        o["median_traced_ns"].as_f64().unwrap(),
+    );
+    let over_floor = o["cost_over_floor"].as_f64().unwrap();
+    assert!(
+        (over_floor - (t - u) / (f - u)).abs() < 1e-9 * over_floor.abs(),
+        "{o}"
+    );
+    assert!(
+        (o["ratio"].as_f64().unwrap() - t / u).abs() < 1e-9 * t / u,
+        "{o}"
+    );
+    assert_eq!(o["floor_programs"].as_array().unwrap().len(), 2, "{o}");
+    // every call of the traced loops counted, none of the untraced or floor loops
     assert_eq!(o["traced_calls_made"], 40000);
-    let counted = o["traced_calls_counted"].as_u64().unwrap();
-    assert!((40000..40100).contains(&counted), "{o}");
+    assert_eq!(o["traced_calls_counted"], 40000, "{o}");
+    let counts = agent(&[
+        "bench",
+        "overhead",
+        "--syscalls",
+        "counts",
+        "--rounds",
+        "1",
+        "--calls",
+        "10000",
+        "--output",
+        "json",
+    ]);
+    let c: Value = serde_json::from_str(&ok(&counts)).unwrap();
+    assert_eq!(c["mode"], "counts");
+    assert_eq!(c["traced_calls_counted"], 10000, "{c}");
     let text = ok(&agent(&[
         "bench", "overhead", "--rounds", "1", "--calls", "10000",
     ]));
-    assert!(text.contains("ns/call") && text.contains("ratio"), "{text}");
+    assert!(
+        text.contains("ns/call") && text.contains("ratio") && text.contains("over floor"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -435,6 +469,10 @@ fn bad_input_is_one_line_and_exit_2() {
             "no benchmark `nosuch`",
         ),
         (vec!["bench", "run", "--repetitions", "0"], "--repetitions"),
+        (
+            vec!["bench", "overhead", "--syscalls", "off"],
+            "off has nothing to measure",
+        ),
         (
             vec!["bench", "run", "--pin", "4096", "-b", "compute.int"],
             "pin: CPU 4096",

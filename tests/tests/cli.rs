@@ -22,6 +22,7 @@ fn check_reports_programs_and_exits_zero() {
     for want in [
         "archscope_sys_enter",
         "archscope_sys_exit",
+        "archscope_sys_thread_exit",
         "archscope_tcp_state",
         "archscope_tcp_retransmit",
         "archscope_skb_egress",
@@ -36,7 +37,7 @@ fn check_reports_programs_and_exits_zero() {
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(
         text.contains(
-            "archscope_sys_enter [syscalls] tracepoint/raw_syscalls:sys_enter: loaded and attached"
+            "archscope_sys_enter [syscalls] raw_tracepoint/sys_enter: loaded and attached"
         ),
         "{text}"
     );
@@ -44,8 +45,40 @@ fn check_reports_programs_and_exits_zero() {
 }
 
 #[test]
-fn check_names_the_missing_tracepoint() {
-    // A tracefs without raw_syscalls: the feature is reported off with the reason, exit 1.
+fn check_names_the_program_that_keeps_the_agent_from_running() {
+    // A required syscall program the verifier rejects: exit 1, and the verdict names that
+    // program and the verifier's words, not an unrelated gap such as a missing PMU.
+    let out = archscope_tests::agent_cmd()
+        .args(["check", "--inject-verifier-reject", "sys_exit"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}{err}");
+    assert!(
+        text.contains("result: the agent cannot trace syscalls here"),
+        "{text}"
+    );
+    let verdict = err
+        .lines()
+        .find(|l| l.contains("cannot run here"))
+        .unwrap_or("");
+    assert!(
+        verdict.contains("archscope_sys_exit: verifier rejected it")
+            && verdict.contains("invalid mem access"),
+        "{err}"
+    );
+    assert!(
+        !verdict.contains("PMU") && !verdict.contains("counters"),
+        "{err}"
+    );
+    assert!(!verdict.contains("archscope_sys_enter"), "{err}");
+}
+
+#[test]
+fn check_passes_without_tracefs() {
+    // The syscall programs are raw tracepoints: they need no tracefs. The tracepoint
+    // programs (tcp) are off with the reason, and the agent can run.
     let empty =
         std::env::temp_dir().join(format!("archscope-empty-tracefs-{}", std::process::id()));
     std::fs::create_dir_all(empty.join("events")).unwrap();
@@ -55,9 +88,15 @@ fn check_names_the_missing_tracepoint() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("tracepoint raw_syscalls:sys_enter not found"),
+        text.contains(
+            "archscope_sys_enter [syscalls] raw_tracepoint/sys_enter: loaded and attached"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("tracepoint sock:inet_sock_set_state not found"),
         "{text}"
     );
 }
@@ -75,11 +114,27 @@ fn bad_input_is_one_line_and_exit_2() {
     let bad_type = file("type.toml", "max_series_per_metric = \"lots\"\n");
     let bad_syntax = file("syntax.toml", "listen = [\n");
     let bad_addr = file("addr.toml", "listen = \"localhost\"\n");
+    let bad_mode = file("mode.toml", "syscalls = \"some\"\n");
     // (arguments, environment, what the one line must say)
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
         (vec!["run", "--bogus"], vec![], "--bogus"),
         (vec!["run", "--listen", "nowhere"], vec![], "listen:"),
+        (
+            vec!["run", "--syscalls", "latency"],
+            vec![],
+            "syscalls: `latency` is not one of full, counts, off",
+        ),
+        (
+            vec!["run"],
+            vec![("ARCHSCOPE_SYSCALLS", "all")],
+            "syscalls: `all` is not one of full, counts, off",
+        ),
+        (
+            vec!["run", "--config", &bad_mode],
+            vec![],
+            "syscalls: `some` is not one of full, counts, off",
+        ),
         (
             vec!["run", "--max-series-per-metric=-1"],
             vec![],

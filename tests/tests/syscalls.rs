@@ -67,17 +67,7 @@ fn exact_getppid_and_failed_openat_counts() {
             ("errno", "ENOENT"),
         ],
     );
-    if std::env::var_os("XTASK_IN_VM").is_some() && enoent > Some(500.0) {
-        // Known, open: on Debian's 6.1 arm64 kernel under qemu the errno map of a new
-        // key has read up to 693 for 500 failures while the call count stays exact.
-        eprintln!("KNOWN ISSUE: openat ENOENT {enoent:?} for 500 failures");
-        for s in m.find(ERRORS, &[("cgroup", &cg.label)]) {
-            eprintln!("  errors {:?}: {}", s.labels, s.value);
-        }
-        eprintln!("  completed openat: {:?}", completed(&m, &cg, "openat"));
-    } else {
-        assert_eq!(enoent, Some(500.0));
-    }
+    assert_eq!(enoent, Some(500.0));
     assert_eq!(
         m.find(ERRORS, &[("cgroup", &cg.label), ("syscall", "getppid")])
             .count(),
@@ -271,7 +261,11 @@ fn health_endpoints_and_self_metrics() {
     assert_eq!(agent.get("/healthz").trim(), "ok");
     assert_eq!(agent.get("/readyz").trim(), "ready");
     let m = agent.metrics();
-    for p in ["archscope_sys_enter", "archscope_sys_exit"] {
+    for p in [
+        "archscope_sys_enter",
+        "archscope_sys_exit",
+        "archscope_sys_thread_exit",
+    ] {
         assert_eq!(
             m.value("archscope_program_up", &[("program", p)]),
             Some(1.0),

@@ -110,6 +110,7 @@ pub const VM_TESTS: &[&str] = &[
     "network",
     "otlp",
     "pmu",
+    "syscall_modes",
     "syscalls",
 ];
 

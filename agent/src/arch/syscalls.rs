@@ -47,7 +47,6 @@ impl SyscallTable {
         }
     }
 
-    #[cfg(test)]
     pub fn number(&self, name: &str) -> Option<u32> {
         self.names
             .iter()

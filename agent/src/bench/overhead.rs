@@ -1,7 +1,11 @@
 //! `agent bench overhead`: what the agent's syscall tracing costs a process, measured in
-//! one run: the getppid loop untraced, then with the agent's syscall programs attached,
-//! alternating for several rounds; ns per syscall each way and their ratio. The traced
-//! rounds' calls must show up in the agent's own maps (checked, and reported).
+//! one run against its floor. Each round runs the getppid loop three ways, in an order
+//! that rotates from round to round so drift spreads over all three: untraced; with empty
+//! programs on exactly the hooks the syscall feature uses (the floor: what merely
+//! attaching costs); with the agent's programs in the chosen mode. Reported: ns per call
+//! each way, traced/untraced, and the cost over the floor, (traced − untraced) /
+//! (floor − untraced). The traced rounds' calls must show up in the agent's own maps
+//! (checked, and reported).
 use std::os::unix::fs::MetadataExt;
 
 use anyhow::Context;
@@ -11,8 +15,8 @@ use super::stats::median;
 use super::workloads_os::getppid_loop;
 use crate::UsageError;
 use crate::arch::Arch;
-use crate::config::Config;
-use crate::probes::{Feature, Probes, syscalls};
+use crate::config::{Config, SyscallMode};
+use crate::probes::{Feature, OBJECT, Probes, syscalls};
 use crate::tracefs::Tracefs;
 
 #[derive(Debug, Serialize)]
@@ -20,16 +24,26 @@ pub struct Overhead {
     pub schema: &'static str,
     pub arch: String,
     pub kernel: String,
+    /// The syscall mode measured (`full` or `counts`).
+    pub mode: &'static str,
     pub rounds: u32,
     pub calls_per_round: u64,
     pub untraced_ns_per_call: Vec<f64>,
+    pub floor_ns_per_call: Vec<f64>,
     pub traced_ns_per_call: Vec<f64>,
     pub median_untraced_ns: f64,
+    pub median_floor_ns: f64,
     pub median_traced_ns: f64,
     /// median traced / median untraced.
     pub ratio: f64,
     /// What tracing adds to one syscall (median traced − median untraced).
     pub overhead_ns_per_call: f64,
+    /// What the empty programs add (median floor − median untraced).
+    pub floor_overhead_ns_per_call: f64,
+    /// overhead / floor overhead: 1.0 would be tracing for free beyond the hooks.
+    pub cost_over_floor: f64,
+    /// The hooks of the floor's empty programs.
+    pub floor_programs: Vec<String>,
     /// getppid calls of this process's cgroup that the programs counted while attached.
     pub traced_calls_counted: u64,
     pub traced_calls_made: u64,
@@ -59,82 +73,162 @@ fn counted(p: &Probes, cgroup: Option<u64>) -> anyhow::Result<u64> {
         .sum())
 }
 
-pub fn run(rounds: u32, calls: u64, tracefs: Option<&std::path::Path>) -> anyhow::Result<Overhead> {
+/// The floor's empty programs and their hooks (the syscall feature's hot hooks).
+const FLOOR: [(&str, &str); 2] = [
+    ("archscope_floor_sys_enter", "sys_enter"),
+    ("archscope_floor_sys_exit", "sys_exit"),
+];
+
+/// The same object with only the empty programs attached (its maps at their smallest).
+fn attach_floor() -> anyhow::Result<aya::Ebpf> {
+    let mut loader = aya::EbpfLoader::new();
+    for m in [
+        "SYSCALL_STATS",
+        "SYSCALL_ERRNOS",
+        "SYSCALL_IN_FLIGHT",
+        "TCP_STATS",
+        "NET_TRAFFIC",
+        "PMU_STATS",
+    ] {
+        loader.map_max_entries(m, 1);
+    }
+    let mut ebpf = loader.load(OBJECT).context("loading the eBPF object")?;
+    for (name, hook) in FLOOR {
+        let p: &mut aya::programs::RawTracePoint = ebpf
+            .program_mut(name)
+            .with_context(|| format!("{name} not in the object"))?
+            .try_into()?;
+        p.load().with_context(|| format!("loading {name}"))?;
+        p.attach(hook)
+            .with_context(|| format!("attaching {name}"))?;
+    }
+    Ok(ebpf)
+}
+
+pub fn run(
+    mode: SyscallMode,
+    rounds: u32,
+    calls: u64,
+    tracefs: Option<&std::path::Path>,
+) -> anyhow::Result<Overhead> {
     crate::privileges::require_for_run().map_err(UsageError::from)?;
     let arch = Arch::running().context("unsupported architecture")?;
     let tracefs = Tracefs::find_or_mount(tracefs).map_err(|e| e.to_string());
-    let cfg = Config::default();
+    let cfg = Config {
+        syscalls: mode,
+        ..Config::default()
+    };
     let cgroup = own_cgroup_id();
     // warm the loop and the caches once
     getppid_loop(calls / 10 + 1);
-    let (mut untraced, mut traced) = (Vec::new(), Vec::new());
+    let (mut untraced, mut floor, mut traced) = (Vec::new(), Vec::new(), Vec::new());
     let (mut counted_total, mut programs) = (0u64, Vec::new());
-    for _ in 0..rounds {
-        untraced.push(getppid_loop(calls));
-        // Hardware counters stay off: only the tracing cost is measured.
-        let no_pmu = Err("not used by the overhead benchmark".to_string());
-        let probes = Probes::load(
-            &cfg,
-            Some(arch),
-            tracefs.as_ref().map_err(Clone::clone),
-            no_pmu,
-        );
-        if !probes.feature_up(Feature::Syscalls) {
-            let why: Vec<String> = probes
-                .status
-                .iter()
-                .filter_map(|s| s.result.as_ref().err().map(|e| format!("{}: {e}", s.name)))
-                .collect();
-            anyhow::bail!("syscall tracing could not be attached: {}", why.join("; "));
+    for round in 0..rounds {
+        for way in 0..3 {
+            match (round + way) % 3 {
+                0 => untraced.push(getppid_loop(calls)),
+                1 => {
+                    let attached = attach_floor()?;
+                    floor.push(getppid_loop(calls));
+                    drop(attached); // detaches
+                }
+                _ => {
+                    let (p, ns, n) = traced_round(&cfg, arch, &tracefs, cgroup, calls)?;
+                    programs = p;
+                    traced.push(ns);
+                    counted_total += n;
+                }
+            }
         }
-        programs = probes
-            .status
-            .iter()
-            .filter(|s| s.result.is_ok())
-            .map(|s| format!("{} ({})", s.name, s.hook))
-            .collect();
-        let before = counted(&probes, cgroup)?;
-        traced.push(getppid_loop(calls));
-        counted_total += counted(&probes, cgroup)? - before;
-        drop(probes); // detaches
     }
-    let (mu, mt) = (median(&untraced), median(&traced));
+    let (mu, mf, mt) = (median(&untraced), median(&floor), median(&traced));
     Ok(Overhead {
-        schema: "archscope.bench.overhead/v1",
+        schema: "archscope.bench.overhead/v2",
         arch: arch.goarch().into(),
         kernel: sysinfo::System::kernel_version().unwrap_or_default(),
+        mode: mode.name(),
         rounds,
         calls_per_round: calls,
         untraced_ns_per_call: untraced,
+        floor_ns_per_call: floor,
         traced_ns_per_call: traced,
         median_untraced_ns: mu,
+        median_floor_ns: mf,
         median_traced_ns: mt,
         ratio: mt / mu,
         overhead_ns_per_call: mt - mu,
+        floor_overhead_ns_per_call: mf - mu,
+        cost_over_floor: (mt - mu) / (mf - mu),
+        floor_programs: FLOOR
+            .iter()
+            .map(|(n, h)| format!("{n} (raw_tracepoint/{h})"))
+            .collect(),
         traced_calls_counted: counted_total,
         traced_calls_made: calls * u64::from(rounds),
         programs,
     })
 }
 
+/// One traced loop: the agent's programs attached as `agent run` attaches them.
+fn traced_round(
+    cfg: &Config,
+    arch: Arch,
+    tracefs: &Result<Tracefs, String>,
+    cgroup: Option<u64>,
+    calls: u64,
+) -> anyhow::Result<(Vec<String>, f64, u64)> {
+    // Hardware counters stay off: only the tracing cost is measured.
+    let no_pmu = Err("not used by the overhead benchmark".to_string());
+    let probes = Probes::load(
+        cfg,
+        Some(arch),
+        tracefs.as_ref().map_err(Clone::clone),
+        no_pmu,
+    );
+    if !probes.feature_up(Feature::Syscalls) {
+        anyhow::bail!(
+            "syscall tracing could not be attached: {}",
+            probes.blockers(Feature::Syscalls).join("; ")
+        );
+    }
+    let programs = probes
+        .status
+        .iter()
+        .filter(|s| s.result.is_ok())
+        .map(|s| format!("{} ({})", s.name, s.hook))
+        .collect();
+    let before = counted(&probes, cgroup)?;
+    let ns = getppid_loop(calls);
+    let n = counted(&probes, cgroup)? - before;
+    Ok((programs, ns, n))
+}
+
 pub fn text(o: &Overhead) -> String {
     format!(
-        "getppid, {} rounds of {} calls, {} kernel {}\n\
+        "getppid, syscalls = {}, {} rounds of {} calls, {} kernel {}\n\
          untraced   {:>8.1} ns/call  (rounds: {})\n\
+         floor      {:>8.1} ns/call  (rounds: {}; empty programs: {})\n\
          traced     {:>8.1} ns/call  (rounds: {})\n\
-         ratio      {:>8.3}\n\
-         overhead   {:>8.1} ns/call\n\
+         ratio      {:>8.3}  traced / untraced\n\
+         overhead   {:>8.1} ns/call  (floor adds {:.1})\n\
+         over floor {:>8.2}× the floor's added cost\n\
          counted    {} of {} traced calls ({})\n",
+        o.mode,
         o.rounds,
         o.calls_per_round,
         o.arch,
         o.kernel,
         o.median_untraced_ns,
         join(&o.untraced_ns_per_call),
+        o.median_floor_ns,
+        join(&o.floor_ns_per_call),
+        o.floor_programs.join(", "),
         o.median_traced_ns,
         join(&o.traced_ns_per_call),
         o.ratio,
         o.overhead_ns_per_call,
+        o.floor_overhead_ns_per_call,
+        o.cost_over_floor,
         o.traced_calls_counted,
         o.traced_calls_made,
         o.programs.join(", ")

@@ -134,7 +134,10 @@ pub struct CompareArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct OverheadArgs {
-    /// Untraced/traced rounds
+    /// The syscall mode to measure: full or counts
+    #[arg(long, default_value = "full", value_parser = overhead_mode)]
+    pub syscalls: crate::config::SyscallMode,
+    /// Rounds of untraced, floor and traced loops
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
     /// getppid calls per round
@@ -146,13 +149,20 @@ pub struct OverheadArgs {
     pub output: RunOutput,
 }
 
+fn overhead_mode(s: &str) -> Result<crate::config::SyscallMode, String> {
+    match crate::config::SyscallMode::parse(s).map_err(|e| e.to_string())? {
+        crate::config::SyscallMode::Off => Err("off has nothing to measure: full or counts".into()),
+        m => Ok(m),
+    }
+}
+
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     crate::init_logging("warn");
     match args.command {
         BenchCommand::Run(a) => run(a),
         BenchCommand::Compare(a) => compare_cmd(a),
         BenchCommand::Overhead(a) => {
-            let o = overhead::run(a.rounds, a.calls, a.tracefs.as_deref())?;
+            let o = overhead::run(a.syscalls, a.rounds, a.calls, a.tracefs.as_deref())?;
             match a.output {
                 RunOutput::Json => println!("{}", serde_json::to_string_pretty(&o)?),
                 RunOutput::Text => print!("{}", overhead::text(&o)),

@@ -26,6 +26,10 @@ pub struct Report {
     /// Hardware counters: per event whether it counts here, and why not.
     pub pmu_events: Vec<PmuEventReport>,
     pub can_run: bool,
+    /// Why the agent cannot run: only what keeps syscall tracing off (its required
+    /// programs with the verifier's or the kernel's words, the table, the hierarchy),
+    /// never an optional feature's gap such as a missing PMU.
+    pub blockers: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,16 +69,10 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
     if report.can_run {
         Ok(())
     } else {
-        let why = report
-            .items
-            .iter()
-            .filter(|i| !i.ok)
-            .map(|i| i.detail.clone())
-            .collect::<Vec<_>>();
-        Err(NotReady(if why.is_empty() {
+        Err(NotReady(if report.blockers.is_empty() {
             "syscall tracing does not attach".into()
         } else {
-            why.join("; ")
+            report.blockers.join("; ")
         })
         .into())
     }
@@ -177,6 +175,16 @@ pub fn build(cfg: &Config) -> Report {
             Err(e) => e.clone(),
         },
     });
+    let mut blockers = Vec::new();
+    if !probes.switched_off(Feature::Syscalls) {
+        blockers.extend(probes.blockers(Feature::Syscalls));
+    }
+    if table.is_none() {
+        blockers.push(format!("no syscall table for {}", std::env::consts::ARCH));
+    }
+    if let Err(e) = &probes.hierarchy {
+        blockers.push(e.clone());
+    }
     let programs = probes
         .status
         .iter()
@@ -198,9 +206,8 @@ pub fn build(cfg: &Config) -> Report {
         items,
         programs,
         pmu_events,
-        can_run: probes.feature_up(Feature::Syscalls)
-            && table.is_some()
-            && probes.hierarchy.is_ok(),
+        can_run: blockers.is_empty(),
+        blockers,
     }
 }
 
@@ -257,6 +264,9 @@ fn print_text(r: &Report) {
             "result: the agent cannot trace syscalls here"
         }
     );
+    for b in &r.blockers {
+        println!("  because {b}");
+    }
 }
 
 /// Keep this CPU busy so the counters have something to count.

@@ -38,8 +38,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(e) = &probes.object_error {
         tracing::error!("{e}");
     }
-    if !probes.feature_up(Feature::Syscalls) {
+    if probes.switched_off(Feature::Syscalls) {
+        tracing::info!("syscall tracing is off (syscalls = off)");
+    } else if !probes.feature_up(Feature::Syscalls) {
         tracing::warn!("syscall tracing is disabled; serving the agent's own health only");
+    } else {
+        tracing::info!("syscall tracing: {}", cfg.syscalls.name());
     }
     let hierarchy = probes.hierarchy.clone().map_err(UsageError::from)?;
     tracing::info!("charging events to {}", hierarchy.describe());

@@ -51,7 +51,7 @@ struct Inner {
     cgroups_forgotten: u64,
     last_duration: f64,
     /// Keys in each exported kernel map at the last read (`None`: not read).
-    map_fill: [Option<usize>; 5],
+    map_fill: [Option<usize>; 6],
 }
 
 impl Collector {
@@ -88,7 +88,7 @@ impl Collector {
                 scrapes: 0,
                 cgroups_forgotten: 0,
                 last_duration: 0.0,
-                map_fill: [None; 5],
+                map_fill: [None; 6],
             }),
             otlp_stats: std::sync::OnceLock::new(),
             bench: std::sync::OnceLock::new(),
@@ -98,7 +98,7 @@ impl Collector {
     /// Is every feature that loaded collecting? (for /readyz)
     pub fn ready(&self) -> bool {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.probes.feature_up(Feature::Syscalls)
+        inner.probes.feature_up(Feature::Syscalls) || inner.probes.switched_off(Feature::Syscalls)
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -139,6 +139,7 @@ impl Inner {
         self.map_fill = [
             sys_maps.as_ref().map(|m| m.stats.len()),
             sys_maps.as_ref().map(|m| m.errnos.len()),
+            sys_maps.as_ref().map(|m| m.in_flight),
             net_maps.as_ref().map(|m| m.tcp.len()),
             net_maps.as_ref().map(|m| m.traffic.len()),
             pmu_maps.as_ref().map(|m| m.len()),
@@ -386,6 +387,7 @@ impl Inner {
         let maps = [
             ("syscall_stats", cap.syscall_stats),
             ("syscall_errnos", cap.syscall_errnos),
+            ("syscall_in_flight", cap.syscall_in_flight),
             ("tcp_stats", cap.tcp_stats),
             ("net_traffic", cap.net_traffic),
             ("pmu_stats", cap.pmu_stats),

@@ -6,11 +6,11 @@ pub mod net;
 pub mod pmu;
 pub mod syscalls;
 
-use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, TracePoint};
+use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::arch::Arch;
-use crate::config::Config;
+use crate::config::{Config, SyscallMode};
 use crate::pmu::Pmu;
 use crate::tracefs::Tracefs;
 
@@ -50,6 +50,8 @@ impl Feature {
 /// Where a program attaches.
 #[derive(Debug, Clone, Copy)]
 pub enum Hook {
+    /// A raw tracepoint: the tracepoint's own arguments, no record copy.
+    RawTracepoint { name: &'static str },
     Tracepoint {
         category: &'static str,
         name: &'static str,
@@ -61,6 +63,7 @@ pub enum Hook {
 impl std::fmt::Display for Hook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Hook::RawTracepoint { name } => write!(f, "raw_tracepoint/{name}"),
             Hook::Tracepoint { category, name } => write!(f, "tracepoint/{category}:{name}"),
             Hook::CgroupSkb { egress: true } => f.write_str("cgroup_skb/egress"),
             Hook::CgroupSkb { egress: false } => f.write_str("cgroup_skb/ingress"),
@@ -81,18 +84,24 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     ProgramSpec {
         name: "archscope_sys_enter",
         feature: Feature::Syscalls,
-        hook: Hook::Tracepoint {
-            category: "raw_syscalls",
-            name: "sys_enter",
-        },
+        hook: Hook::RawTracepoint { name: "sys_enter" },
         required: true,
     },
+    // Calls are counted at exit, so without it only the calls that may not return count:
+    // the feature is off, not degraded.
     ProgramSpec {
         name: "archscope_sys_exit",
         feature: Feature::Syscalls,
-        hook: Hook::Tracepoint {
-            category: "raw_syscalls",
-            name: "sys_exit",
+        hook: Hook::RawTracepoint { name: "sys_exit" },
+        required: true,
+    },
+    // Without it the in-flight entries of exited threads stay until the map is full;
+    // from then on calls still count (at entry), failures and latency do not.
+    ProgramSpec {
+        name: "archscope_sys_thread_exit",
+        feature: Feature::Syscalls,
+        hook: Hook::RawTracepoint {
+            name: "sched_process_exit",
         },
         required: false,
     },
@@ -166,6 +175,7 @@ pub struct Probes {
 pub struct MapCapacity {
     pub syscall_stats: u32,
     pub syscall_errnos: u32,
+    pub syscall_in_flight: u32,
     pub tcp_stats: u32,
     pub net_traffic: u32,
     pub pmu_stats: u32,
@@ -181,9 +191,7 @@ impl Probes {
         tracefs: Result<&Tracefs, String>,
         pmu: Result<&Pmu, String>,
     ) -> Probes {
-        let syscall_layout = tracefs
-            .clone()
-            .and_then(|t| syscalls::layout(t).map_err(|e| e.to_string()));
+        let syscall_config = syscalls::config(cfg.syscalls, arch);
         let compat = syscalls::compat_layout(arch);
         let tcp_layout = tracefs
             .clone()
@@ -202,9 +210,7 @@ impl Probes {
         if let Ok(l) = &tcp_layout {
             loader.override_global("TCP_LAYOUT", l, true);
         }
-        if let Ok(l) = &syscall_layout {
-            loader.override_global("RAW_SYSCALLS_LAYOUT", l, true);
-        }
+        loader.override_global("SYSCALL_CONFIG", &syscall_config, true);
         if let Ok(Some(c)) = &compat {
             loader.override_global("COMPAT_LAYOUT", c, true);
         }
@@ -225,8 +231,13 @@ impl Probes {
         }
         loader.override_global("FAULT_INJECTION", &fault, true);
         let map_capacity = MapCapacity {
-            syscall_stats: cfg.syscall_map_entries,
-            syscall_errnos: cfg.syscall_map_entries,
+            syscall_stats: syscalls::map_entries(cfg),
+            syscall_errnos: syscalls::map_entries(cfg),
+            syscall_in_flight: if cfg.syscalls == SyscallMode::Off {
+                1
+            } else {
+                cfg.inflight_map_entries
+            },
             tcp_stats: cfg.cgroup_cache_entries as u32,
             net_traffic: cfg.cgroup_cache_entries as u32,
             // preallocated: without counters it would only hold memory
@@ -235,7 +246,7 @@ impl Probes {
         loader
             .map_max_entries("SYSCALL_STATS", map_capacity.syscall_stats)
             .map_max_entries("SYSCALL_ERRNOS", map_capacity.syscall_errnos)
-            .map_max_entries("SYSCALL_IN_FLIGHT", cfg.inflight_map_entries)
+            .map_max_entries("SYSCALL_IN_FLIGHT", map_capacity.syscall_in_flight)
             .map_max_entries("TCP_STATS", map_capacity.tcp_stats)
             .map_max_entries("NET_TRAFFIC", map_capacity.net_traffic)
             .map_max_entries("PMU_STATS", map_capacity.pmu_stats);
@@ -274,7 +285,10 @@ impl Probes {
         let mut out = Vec::new();
         for p in PROGRAMS {
             let prereq = match p.feature {
-                Feature::Syscalls => syscall_layout.as_ref().map(|_| ()).map_err(Clone::clone),
+                Feature::Syscalls => match cfg.syscalls {
+                    SyscallMode::Off => Err(OFF_BY_CONFIG.to_string()),
+                    _ => Ok(()),
+                },
                 Feature::Tcp => v2_only
                     .clone()
                     .and(tcp_layout.as_ref().map(|_| ()).map_err(Clone::clone)),
@@ -307,6 +321,23 @@ impl Probes {
         }
     }
 
+    /// Was the feature switched off in the configuration (not a failure)?
+    pub fn switched_off(&self, f: Feature) -> bool {
+        PROGRAMS.iter().zip(&self.status).any(|(p, s)| {
+            p.feature == f && s.result.as_ref().err().is_some_and(|e| e == OFF_BY_CONFIG)
+        })
+    }
+
+    /// Required programs that failed, with why: what keeps the feature off.
+    pub fn blockers(&self, f: Feature) -> Vec<String> {
+        PROGRAMS
+            .iter()
+            .zip(&self.status)
+            .filter(|(p, _)| p.feature == f && p.required)
+            .filter_map(|(p, s)| s.result.as_ref().err().map(|e| format!("{}: {e}", p.name)))
+            .collect()
+    }
+
     /// Is the feature collecting (all its required programs attached)?
     pub fn feature_up(&self, f: Feature) -> bool {
         PROGRAMS
@@ -323,6 +354,9 @@ impl Probes {
         }
     }
 }
+
+/// The reason given for the programs of a feature the configuration switched off.
+pub const OFF_BY_CONFIG: &str = "switched off in the configuration";
 
 fn status(p: &ProgramSpec, result: Result<(), String>) -> ProgramStatus {
     ProgramStatus {
@@ -344,6 +378,11 @@ fn attach(
     let rejected = |e: aya::programs::ProgramError| rejection(p.name, &e);
     let failed = |e: aya::programs::ProgramError| format!("attach failed: {}", chain(&e));
     match p.hook {
+        Hook::RawTracepoint { name } => {
+            let tp: &mut RawTracePoint = prog.try_into().map_err(|e| chain(&e))?;
+            tp.load().map_err(rejected)?;
+            tp.attach(name).map_err(failed)?;
+        }
         Hook::Tracepoint { category, name } => {
             let tp: &mut TracePoint = prog.try_into().map_err(|e| chain(&e))?;
             tp.load().map_err(rejected)?;

@@ -1,48 +1,49 @@
-//! The syscall family: record layout from tracefs, and reading its maps at export time.
+//! The syscall family: the programs' settings, and reading its maps at export time.
 use std::collections::HashMap;
 
 use archscope_common::{
-    CompatLayout, ErrnoKey, LOSS_KINDS, RawSyscallsLayout, SyscallKey, SyscallStats,
+    CompatLayout, ErrnoKey, InFlight, LOSS_KINDS, SYSCALL_MODE_COUNTS, SYSCALL_MODE_FULL,
+    SyscallConfig, SyscallKey, SyscallStats,
 };
 use aya::Ebpf;
 use aya::maps::{MapData, PerCpuArray, PerCpuHashMap};
 
-use crate::arch::{Arch, compat};
+use crate::arch::{Arch, compat, syscalls::SyscallTable};
 use crate::btf::Btf;
-use crate::tracefs::{Tracefs, TracefsError};
+use crate::config::{Config, SyscallMode};
 
-/// Offsets of `id` (enter, exit) and `ret` (exit), checked to be 8-byte signed `long`s.
-pub fn layout(t: &Tracefs) -> Result<RawSyscallsLayout, TracefsError> {
-    let enter = t.format("raw_syscalls", "sys_enter")?;
-    let exit = t.format("raw_syscalls", "sys_exit")?;
-    let long = |tp: &str, f: crate::tracefs::Field, name: &str| {
-        if f.size == 8 && f.signed {
-            Ok(f.offset)
-        } else {
-            Err(TracefsError::NoField {
-                tp: tp.into(),
-                field: format!("{name} (a 64-bit long, found {} bytes)", f.size),
-            })
+/// The programs' settings: the mode, and the calls counted at entry because they may not
+/// return on the same thread, by number from this arch's table.
+pub fn config(mode: SyscallMode, arch: Option<Arch>) -> SyscallConfig {
+    let mut enter_counted = [u32::MAX; 4];
+    if let Some(a) = arch {
+        let table = SyscallTable::for_arch(a);
+        for (slot, name) in enter_counted.iter_mut().zip(ENTER_COUNTED) {
+            *slot = table.number(name).unwrap_or(u32::MAX);
         }
-    };
-    Ok(RawSyscallsLayout {
-        enter_id: long(
-            "raw_syscalls:sys_enter",
-            enter.field("raw_syscalls:sys_enter", "id")?,
-            "id",
-        )?,
-        exit_id: long(
-            "raw_syscalls:sys_exit",
-            exit.field("raw_syscalls:sys_exit", "id")?,
-            "id",
-        )?,
-        exit_ret: long(
-            "raw_syscalls:sys_exit",
-            exit.field("raw_syscalls:sys_exit", "ret")?,
-            "ret",
-        )?,
+    }
+    SyscallConfig {
+        mode: match mode {
+            SyscallMode::Counts => SYSCALL_MODE_COUNTS,
+            _ => SYSCALL_MODE_FULL,
+        },
+        enter_counted,
         _pad: 0,
-    })
+    }
+}
+
+/// Never return (`exit`, `exit_group`), or return on a thread whose id changed (`execve`
+/// from a thread other than the leader takes over the leader's id).
+pub const ENTER_COUNTED: [&str; 4] = ["exit", "exit_group", "execve", "execveat"];
+
+/// Keys of both syscall maps: as configured; one when the feature is off (the maps are
+/// preallocated, and would only hold memory).
+pub fn map_entries(cfg: &Config) -> u32 {
+    if cfg.syscalls == SyscallMode::Off {
+        1
+    } else {
+        cfg.syscall_map_entries
+    }
 }
 
 /// Where this kernel flags a compat syscall: the member's offset from BTF, the bit from the
@@ -72,6 +73,8 @@ pub fn compat_layout(arch: Option<Arch>) -> Result<Option<CompatLayout>, String>
 pub struct SyscallMaps {
     pub stats: HashMap<SyscallKey, SyscallStats>,
     pub errnos: HashMap<ErrnoKey, u64>,
+    /// Threads with an in-flight entry (live threads that made a traced call).
+    pub in_flight: usize,
 }
 
 pub fn read(ebpf: &Ebpf) -> Result<SyscallMaps, String> {
@@ -100,6 +103,12 @@ pub fn read(ebpf: &Ebpf) -> Result<SyscallMaps, String> {
         let (k, per_cpu) = item.map_err(|e| e.to_string())?;
         out.errnos.insert(k, per_cpu.iter().sum());
     }
+    let in_flight: aya::maps::HashMap<&MapData, u32, InFlight> = aya::maps::HashMap::try_from(
+        ebpf.map("SYSCALL_IN_FLIGHT")
+            .ok_or("SYSCALL_IN_FLIGHT missing")?,
+    )
+    .map_err(|e| e.to_string())?;
+    out.in_flight = in_flight.keys().filter(Result::is_ok).count();
     Ok(out)
 }
 
@@ -139,4 +148,30 @@ pub fn forget_cgroups(ebpf: &mut Ebpf, gone: &[u64], maps: &SyscallMaps) -> Resu
         n += usize::from(errnos.remove(k).is_ok());
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The calls counted at entry, by number, as the kernel headers of each arch give them
+    /// (through the arch tables, which are tested against those headers).
+    #[test]
+    fn enter_counted_numbers_per_arch() {
+        for (arch, want) in [
+            (Arch::X86_64, [60, 231, 59, 322]),
+            (Arch::Aarch64, [93, 94, 221, 281]),
+            (Arch::Loongarch64, [93, 94, 221, 281]),
+            (Arch::Sw64, [1, 405, 59, 513]),
+        ] {
+            let c = config(SyscallMode::Full, Some(arch));
+            assert_eq!(c.enter_counted, want, "{arch:?}");
+            assert_eq!(c.mode, SYSCALL_MODE_FULL);
+        }
+        assert_eq!(
+            config(SyscallMode::Counts, Some(Arch::X86_64)).mode,
+            SYSCALL_MODE_COUNTS
+        );
+        assert_eq!(config(SyscallMode::Full, None).enter_counted, [u32::MAX; 4]);
+    }
 }

@@ -4,7 +4,7 @@
 //! read-only global) and never looks at it.
 
 /// Bit of each program in `FaultInjection::reject`, in the agent's program table order.
-pub const PROGRAM_NAMES: [&str; 7] = [
+pub const PROGRAM_NAMES: [&str; 8] = [
     "archscope_sys_enter",
     "archscope_sys_exit",
     "archscope_tcp_state",
@@ -12,6 +12,7 @@ pub const PROGRAM_NAMES: [&str; 7] = [
     "archscope_skb_egress",
     "archscope_skb_ingress",
     "archscope_sched_switch",
+    "archscope_sys_thread_exit",
 ];
 
 #[repr(C)]

@@ -74,8 +74,8 @@ pub struct SyscallKey {
     pub _pad: u32,
 }
 
-/// Per-CPU value: calls are counted on entry (so `exit_group` counts), latency and
-/// failures on exit (only for calls whose entry was seen).
+/// Per-CPU value: calls are counted on exit (on entry for the calls that may not return,
+/// see `SyscallConfig::enter_counted`), latency and failures on exit.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyscallStats {
@@ -107,17 +107,45 @@ pub struct ErrnoKey {
     pub errno: u32,
 }
 
-/// A syscall in flight on one thread, from sys_enter to sys_exit.
+/// A syscall in flight on one thread, from sys_enter to sys_exit (keyed by thread id).
+/// The raw sys_exit hook carries only the return value: the number comes from here.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct InFlight {
+    /// `full` mode only.
     pub start_ns: u64,
-    pub cgroup_id: u64,
-    /// Syscall number as seen at entry; sys_exit must report the same one.
-    pub nr: u32,
     /// The number as keyed in the maps (with `COMPAT_BIT` for 32-bit compat calls).
     pub key_nr: u32,
+    /// The entry belongs to this process: a thread id reused by another process never
+    /// inherits a stale entry.
+    pub tgid: u32,
+    /// `INFLIGHT_*` bits; 0 once the exit has been seen.
+    pub state: u32,
+    pub _pad: u32,
 }
+
+/// An entry whose exit has not been seen yet.
+pub const INFLIGHT_OPEN: u32 = 1;
+/// The call was counted at entry (it may never return), so the exit must not count it.
+pub const INFLIGHT_COUNTED: u32 = 2;
+
+/// What the syscall programs do, set by the agent before loading.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallConfig {
+    /// `SYSCALL_MODE_FULL` or `SYSCALL_MODE_COUNTS`.
+    pub mode: u32,
+    /// Native numbers of the calls counted at entry because they may never return on the
+    /// same thread (`exit`, `exit_group`, `execve`, `execveat`), from the arch table;
+    /// `u32::MAX` where the arch has no such call.
+    pub enter_counted: [u32; 4],
+    pub _pad: u32,
+}
+
+/// Calls, failures by errno and the latency histogram.
+pub const SYSCALL_MODE_FULL: u32 = 0;
+/// Calls and failures by errno only: no clock read, no histogram.
+pub const SYSCALL_MODE_COUNTS: u32 = 1;
 
 /// Set in `SyscallKey::nr` for a syscall made through the 32-bit compat ABI, whose number
 /// belongs to another table (i386, arm32): the agent labels it `compat_<nr>`, never with
@@ -144,9 +172,11 @@ pub enum Loss {
     StatsMapFull = 0,
     /// The errno map was full: a failure was not broken down by errno.
     ErrnoMapFull = 1,
-    /// The in-flight map could not take an entry: a latency was not measured.
+    /// The in-flight map could not take an entry: the call was counted at entry, its
+    /// latency and failure were not measured.
     InFlightMapFull = 2,
-    /// A sys_exit whose entry was not seen (started before the agent, or evicted).
+    /// A sys_exit whose entry was not seen (started before the agent attached, or the
+    /// child's return from clone/fork).
     ExitWithoutEnter = 3,
     /// The tracepoint record could not be read.
     ReadFailed = 4,
@@ -192,25 +222,11 @@ impl Loss {
     }
 }
 
-/// Field offsets inside the `raw_syscalls` tracepoint records, read by the agent from
-/// tracefs `format` files and handed to the programs as a global at load time.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawSyscallsLayout {
-    /// `sys_enter.id`
-    pub enter_id: u32,
-    /// `sys_exit.id`
-    pub exit_id: u32,
-    /// `sys_exit.ret`
-    pub exit_ret: u32,
-    pub _pad: u32,
-}
-
 const _: () = assert!(core::mem::size_of::<SyscallKey>() == 16);
 const _: () = assert!(core::mem::size_of::<SyscallStats>() == 8 * (4 + HIST_BUCKETS));
 const _: () = assert!(core::mem::size_of::<ErrnoKey>() == 16);
 const _: () = assert!(core::mem::size_of::<InFlight>() == 24);
-const _: () = assert!(core::mem::size_of::<RawSyscallsLayout>() == 16);
+const _: () = assert!(core::mem::size_of::<SyscallConfig>() == 24);
 const _: () = assert!(core::mem::size_of::<CompatLayout>() == 16);
 
 #[cfg(feature = "user")]
@@ -220,7 +236,7 @@ mod pod {
     unsafe impl aya::Pod for super::SyscallStats {}
     unsafe impl aya::Pod for super::ErrnoKey {}
     unsafe impl aya::Pod for super::InFlight {}
-    unsafe impl aya::Pod for super::RawSyscallsLayout {}
+    unsafe impl aya::Pod for super::SyscallConfig {}
     unsafe impl aya::Pod for super::CompatLayout {}
 }
 

@@ -11,10 +11,10 @@ static LOSSES: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOSS_KINDS as u3
 #[map]
 static LOSS_LOGGED: PerCpuArray<u8> = PerCpuArray::with_max_entries(LOSS_KINDS as u32, 0);
 
-/// Add to a per-CPU counter. Atomically: programs run with migration disabled but stay
-/// preemptible, so two tasks on one CPU can interleave a plain read-modify-write and lose
-/// counts (seen on a single-CPU LoongArch guest). A BPF atomic add costs next to nothing
-/// on a per-CPU slot nobody else writes.
+/// Add to a per-CPU counter atomically. The network and counter programs run in softirq
+/// as well as task context, so on one CPU one can interrupt another's read-modify-write
+/// of the same value, and the loss counters are shared by every program. (The syscall
+/// programs run only in task context with preemption off and use plain adds.)
 ///
 /// # Safety
 /// `p` must point into a live map value of this CPU.

@@ -1,6 +1,7 @@
 //! archscope's kernel programs. One object for every little-endian architecture: programs
-//! attach to tracepoints only, and record layouts arrive as globals set by the agent from
-//! tracefs `format` files at load time.
+//! attach to raw tracepoints, tracepoints and cgroup hooks; record layouts (tracefs
+//! `format` files) and struct offsets (BTF) arrive as globals set by the agent at load
+//! time.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 // Atomic adds on per-CPU counters (see losses::add); the eBPF build already runs with
@@ -14,6 +15,8 @@ mod cgroup;
 mod fault;
 #[cfg(target_arch = "bpf")]
 mod losses;
+#[cfg(target_arch = "bpf")]
+mod maps;
 #[cfg(target_arch = "bpf")]
 mod pmu;
 #[cfg(target_arch = "bpf")]

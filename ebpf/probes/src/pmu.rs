@@ -5,7 +5,7 @@
 //! cgroup that ran. Nothing is opened per container.
 use archscope_common::{Loss, PMU_SLOTS, PmuConfig, PmuEvent, PmuKey, PmuValue};
 use aya_ebpf::{
-    bindings::{BPF_F_CURRENT_CPU, BPF_F_NO_PREALLOC, BPF_NOEXIST, bpf_perf_event_value},
+    bindings::{BPF_F_CURRENT_CPU, bpf_perf_event_value},
     helpers::bpf_perf_event_read_value,
     macros::{map, tracepoint},
     maps::{PerCpuArray, PerCpuHashMap, PerfEventArray},
@@ -47,8 +47,7 @@ static PMU_LAST: PerCpuArray<PmuValue> = PerCpuArray::with_max_entries(PMU_SLOTS
 /// past a minute on the emulated arm64 guest. (Kernels since 6.1 allocate elements with
 /// bpf_mem_alloc, safe here inside the scheduler; older ones kmalloc(GFP_ATOMIC).)
 #[map]
-static PMU_STATS: PerCpuHashMap<PmuKey, PmuValue> =
-    PerCpuHashMap::with_max_entries(8192, BPF_F_NO_PREALLOC);
+static PMU_STATS: PerCpuHashMap<PmuKey, PmuValue> = PerCpuHashMap::with_max_entries(8192, 0);
 
 const ENOENT: i64 = 2;
 
@@ -204,14 +203,10 @@ fn read_slot(
 
 #[inline(always)]
 fn stats_slot(key: &PmuKey) -> Option<*mut PmuValue> {
-    if let Some(p) = PMU_STATS.get_ptr_mut(key) {
-        return Some(p);
-    }
     let zero = PmuValue {
         counter: 0,
         enabled: 0,
         running: 0,
     };
-    let _ = PMU_STATS.insert(key, &zero, BPF_NOEXIST as u64);
-    PMU_STATS.get_ptr_mut(key)
+    crate::maps::slot(&PMU_STATS, key, &zero)
 }

@@ -1,32 +1,32 @@
 //! Per-cgroup, per-syscall calls, failures by errno and latency, aggregated in per-CPU maps.
 //!
-//! Calls are counted at `sys_enter` (so `exit_group` and `execve` count even though the
-//! first never returns); latency and failures at `sys_exit`, only when this thread's entry
-//! was seen with the same syscall number (so syscalls already in flight when the agent
-//! started, and the child's return from `clone`/`fork`, are never mismeasured).
+//! Raw tracepoints: the syscall number and return value are the hooks' own arguments, so
+//! nothing is copied or probe-read. A call is counted once, at exit, where its number
+//! comes from the thread's in-flight entry (raw sys_exit carries none) and its cgroup is
+//! the task's own (a live cgroup, whose keys the agent never deletes). The calls that may
+//! not return on the same thread (the arch table names them) and 32-bit compat calls are
+//! counted at entry instead. The child's return from clone/fork finds no entry and is not
+//! counted: its parent's call was.
 use archscope_common::{
-    COMPAT_BIT, CompatLayout, ErrnoKey, InFlight, Loss, RawSyscallsLayout, SyscallKey,
-    SyscallStats, hist_bucket,
+    COMPAT_BIT, CompatLayout, ErrnoKey, INFLIGHT_COUNTED, INFLIGHT_OPEN, InFlight, Loss,
+    SYSCALL_MODE_FULL, SyscallConfig, SyscallKey, SyscallStats, hist_bucket,
 };
 use aya_ebpf::{
-    bindings::{BPF_F_NO_PREALLOC, BPF_NOEXIST},
     helpers::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel,
     },
-    macros::{map, tracepoint},
-    maps::{LruHashMap, PerCpuHashMap},
-    programs::TracePointContext,
+    macros::{map, raw_tracepoint},
+    maps::{HashMap, PerCpuHashMap},
+    programs::RawTracePointContext,
 };
 
-use crate::losses::{self, add};
+use crate::losses;
 
-/// Offsets of `id` and `ret` in the raw_syscalls records; the agent fills them in from
-/// tracefs before loading.
+/// Set by the agent before loading (mode and the arch table's numbers).
 #[unsafe(no_mangle)]
-static RAW_SYSCALLS_LAYOUT: RawSyscallsLayout = RawSyscallsLayout {
-    enter_id: 0,
-    exit_id: 0,
-    exit_ret: 0,
+static SYSCALL_CONFIG: SyscallConfig = SyscallConfig {
+    mode: SYSCALL_MODE_FULL,
+    enter_counted: [u32::MAX; 4],
     _pad: 0,
 };
 
@@ -39,129 +39,161 @@ static COMPAT_LAYOUT: CompatLayout = CompatLayout {
     _pad: 0,
 };
 
-// Sizes are the defaults; the agent resizes them from its configuration before loading.
+// Preallocated (see maps.rs); sizes are the defaults, the agent sets them before loading.
 #[map]
 static SYSCALL_STATS: PerCpuHashMap<SyscallKey, SyscallStats> =
-    PerCpuHashMap::with_max_entries(16384, BPF_F_NO_PREALLOC);
+    PerCpuHashMap::with_max_entries(16384, 0);
 
 #[map]
-static SYSCALL_ERRNOS: PerCpuHashMap<ErrnoKey, u64> =
-    PerCpuHashMap::with_max_entries(16384, BPF_F_NO_PREALLOC);
+static SYSCALL_ERRNOS: PerCpuHashMap<ErrnoKey, u64> = PerCpuHashMap::with_max_entries(16384, 0);
 
-/// Keyed by thread id. LRU so threads that die inside a syscall (`exit`) age out.
+/// Keyed by thread id, preallocated: an entry is written in place at every entry and
+/// only inserted on a thread's first traced call; `archscope_sys_thread_exit` removes it.
 #[map]
-static SYSCALL_IN_FLIGHT: LruHashMap<u32, InFlight> = LruHashMap::with_max_entries(65536, 0);
+static SYSCALL_IN_FLIGHT: HashMap<u32, InFlight> = HashMap::with_max_entries(65536, 0);
 
 #[inline(always)]
-fn layout() -> RawSyscallsLayout {
+fn config() -> SyscallConfig {
     // SAFETY: a read-only global patched by the loader; volatile keeps the compiler
-    // from folding the zero initialiser.
-    unsafe { core::ptr::read_volatile(&RAW_SYSCALLS_LAYOUT) }
+    // from folding the initialiser.
+    unsafe { core::ptr::read_volatile(&SYSCALL_CONFIG) }
 }
 
-#[tracepoint(category = "raw_syscalls", name = "sys_enter")]
-pub fn archscope_sys_enter(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn archscope_sys_enter(ctx: RawTracePointContext) -> i32 {
     crate::fault::reject_if_injected(crate::fault::SYS_ENTER);
-    if try_sys_enter(&ctx).is_err() {
-        losses::count(Loss::ReadFailed);
-    }
-    0
-}
-
-fn try_sys_enter(ctx: &TracePointContext) -> Result<(), i64> {
-    // SAFETY: the offset comes from this kernel's format file for this tracepoint.
-    let nr: i64 = unsafe { ctx.read_at(layout().enter_id as usize) }.map_err(i64::from)?;
+    // sys_enter(struct pt_regs *regs, long id)
+    let nr: i64 = ctx.arg(1);
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tid = pid_tgid as u32;
+    let slot = SYSCALL_IN_FLIGHT.get_ptr_mut(tid);
     if !(0..=u32::MAX as i64).contains(&nr) {
-        return Ok(()); // -1: a tracer cancelled the call; nothing ran
+        // -1: a tracer cancelled the call; nothing ran, and its exit must not count
+        if let Some(e) = slot {
+            // SAFETY: this thread's own entry; only this thread writes it.
+            unsafe { (*e).state = 0 };
+        }
+        return 0;
     }
-    let cgroup_id = crate::cgroup::current_cgroup_id();
-    let key_nr = if is_compat() {
+    let c = config();
+    let compat = is_compat();
+    let key_nr = if compat {
         nr as u32 | COMPAT_BIT
     } else {
         nr as u32
     };
-    let key = SyscallKey {
-        cgroup_id,
-        nr: key_nr,
+    let mut state = INFLIGHT_OPEN;
+    if compat || c.enter_counted.contains(&(nr as u32)) {
+        count_call(&ctx, key_nr);
+        state |= INFLIGHT_COUNTED;
+    }
+    let start_ns = if c.mode == SYSCALL_MODE_FULL {
+        // SAFETY: no preconditions.
+        unsafe { bpf_ktime_get_ns() }
+    } else {
+        0
+    };
+    let entry = InFlight {
+        start_ns,
+        key_nr,
+        tgid: (pid_tgid >> 32) as u32,
+        state,
         _pad: 0,
     };
-    match stats_slot(&key) {
-        Some(stats) => unsafe { add(&raw mut (*stats).calls, 1) },
+    match slot {
+        // SAFETY: this thread's own entry, written in place.
+        Some(e) => unsafe { *e = entry },
         None => {
-            losses::count_and_log(ctx, Loss::StatsMapFull);
-            return Ok(());
+            if SYSCALL_IN_FLIGHT.insert(tid, entry, 0).is_err() {
+                // Without an entry the exit cannot name the call: count it here.
+                losses::count(Loss::InFlightMapFull);
+                if state & INFLIGHT_COUNTED == 0 {
+                    count_call(&ctx, key_nr);
+                }
+            }
         }
-    }
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let entry = InFlight {
-        start_ns: unsafe { bpf_ktime_get_ns() },
-        cgroup_id,
-        nr: nr as u32,
-        key_nr,
-    };
-    if SYSCALL_IN_FLIGHT.insert(&tid, &entry, 0).is_err() {
-        losses::count(Loss::InFlightMapFull);
-    }
-    Ok(())
-}
-
-#[tracepoint(category = "raw_syscalls", name = "sys_exit")]
-pub fn archscope_sys_exit(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::SYS_EXIT);
-    if try_sys_exit(&ctx).is_err() {
-        losses::count(Loss::ReadFailed);
     }
     0
 }
 
-fn try_sys_exit(ctx: &TracePointContext) -> Result<(), i64> {
-    let now = unsafe { bpf_ktime_get_ns() };
-    let l = layout();
-    // SAFETY: offsets from this kernel's format file.
-    let nr: i64 = unsafe { ctx.read_at(l.exit_id as usize) }.map_err(i64::from)?;
-    let ret: i64 = unsafe { ctx.read_at(l.exit_ret as usize) }.map_err(i64::from)?;
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let Some(entry) = SYSCALL_IN_FLIGHT.get_ptr(&tid) else {
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
+    crate::fault::reject_if_injected(crate::fault::SYS_EXIT);
+    // sys_exit(struct pt_regs *regs, long ret)
+    let ret: i64 = ctx.arg(1);
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let Some(e) = SYSCALL_IN_FLIGHT.get_ptr_mut(pid_tgid as u32) else {
         losses::count(Loss::ExitWithoutEnter);
-        return Ok(());
+        return 0;
     };
-    // SAFETY: copied out before the entry is removed.
-    let entry = unsafe { *entry };
-    let _ = SYSCALL_IN_FLIGHT.remove(&tid);
-    if entry.nr as i64 != nr {
-        // A stale entry (the thread's previous syscall never returned) or the child side
-        // of clone: not this call's entry.
+    // SAFETY: this thread's own entry; copied, then closed.
+    let entry = unsafe { *e };
+    if entry.state & INFLIGHT_OPEN == 0 || entry.tgid != (pid_tgid >> 32) as u32 {
         losses::count(Loss::ExitWithoutEnter);
-        return Ok(());
+        return 0;
     }
+    unsafe { (*e).state = 0 };
     let key = SyscallKey {
-        cgroup_id: entry.cgroup_id,
+        cgroup_id: crate::cgroup::current_cgroup_id(),
         nr: entry.key_nr,
         _pad: 0,
     };
-    let Some(stats) = stats_slot(&key) else {
-        losses::count_and_log(ctx, Loss::StatsMapFull);
-        return Ok(());
+    let Some(s) = crate::maps::slot(&SYSCALL_STATS, &key, &SyscallStats::ZERO) else {
+        losses::count_and_log(&ctx, Loss::StatsMapFull);
+        return 0;
     };
-    let elapsed = now.saturating_sub(entry.start_ns);
-    // SAFETY: per-CPU value of this CPU; tracepoints run with migration disabled.
+    // SAFETY: this CPU's value; syscall tracepoints run their programs with preemption
+    // off and only in task context, so plain adds on a per-CPU value lose nothing.
     unsafe {
-        add(&raw mut (*stats).completed, 1);
-        add(&raw mut (*stats).duration_ns_sum, elapsed);
-        if let Some(b) = (*stats).hist.get_mut(hist_bucket(elapsed)) {
-            add(b, 1);
+        if entry.state & INFLIGHT_COUNTED == 0 {
+            (*s).calls += 1;
+        }
+        if config().mode == SYSCALL_MODE_FULL {
+            let elapsed = bpf_ktime_get_ns().saturating_sub(entry.start_ns);
+            (*s).completed += 1;
+            (*s).duration_ns_sum += elapsed;
+            if let Some(b) = (*s).hist.get_mut(hist_bucket(elapsed)) {
+                *b += 1;
+            }
+        }
+        if (-4095..0).contains(&ret) {
+            (*s).failed += 1;
+            let ekey = ErrnoKey {
+                cgroup_id: key.cgroup_id,
+                nr: entry.key_nr,
+                errno: (-ret) as u32,
+            };
+            match crate::maps::slot(&SYSCALL_ERRNOS, &ekey, &0) {
+                Some(p) => *p += 1,
+                None => losses::count_and_log(&ctx, Loss::ErrnoMapFull),
+            }
         }
     }
-    if (-4095..0).contains(&ret) {
-        unsafe { add(&raw mut (*stats).failed, 1) };
-        let ekey = ErrnoKey {
-            cgroup_id: entry.cgroup_id,
-            nr: entry.key_nr,
-            errno: (-ret) as u32,
-        };
-        count_errno(ctx, &ekey);
+    0
+}
+
+/// A thread's last act: its in-flight entry goes, so the map holds live threads only.
+#[raw_tracepoint(tracepoint = "sched_process_exit")]
+pub fn archscope_sys_thread_exit(_ctx: RawTracePointContext) -> i32 {
+    crate::fault::reject_if_injected(crate::fault::SYS_THREAD_EXIT);
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let _ = SYSCALL_IN_FLIGHT.remove(tid);
+    0
+}
+
+/// Count one call at entry.
+#[inline(always)]
+fn count_call(ctx: &RawTracePointContext, key_nr: u32) {
+    let key = SyscallKey {
+        cgroup_id: crate::cgroup::current_cgroup_id(),
+        nr: key_nr,
+        _pad: 0,
+    };
+    match crate::maps::slot(&SYSCALL_STATS, &key, &SyscallStats::ZERO) {
+        // SAFETY: as in the exit program.
+        Some(s) => unsafe { (*s).calls += 1 },
+        None => losses::count_and_log(ctx, Loss::StatsMapFull),
     }
-    Ok(())
 }
 
 /// Is the current syscall a 32-bit compat one? One kernel read, only on architectures that
@@ -180,25 +212,14 @@ fn is_compat() -> bool {
     flags & c.mask != 0
 }
 
-#[inline(always)]
-fn stats_slot(key: &SyscallKey) -> Option<*mut SyscallStats> {
-    if let Some(p) = SYSCALL_STATS.get_ptr_mut(key) {
-        return Some(p);
-    }
-    // NOEXIST: another CPU may have created it meanwhile; then the lookup below finds it.
-    let _ = SYSCALL_STATS.insert(key, &SyscallStats::ZERO, BPF_NOEXIST as u64);
-    SYSCALL_STATS.get_ptr_mut(key)
+/// The floor: empty programs on exactly the hooks the syscall feature uses, attached
+/// only by `agent bench overhead` to measure what the hooks alone cost.
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn archscope_floor_sys_enter(_ctx: RawTracePointContext) -> i32 {
+    0
 }
 
-#[inline(always)]
-fn count_errno(ctx: &TracePointContext, key: &ErrnoKey) {
-    if let Some(p) = SYSCALL_ERRNOS.get_ptr_mut(key) {
-        unsafe { add(p, 1) };
-        return;
-    }
-    let _ = SYSCALL_ERRNOS.insert(key, &0, BPF_NOEXIST as u64);
-    match SYSCALL_ERRNOS.get_ptr_mut(key) {
-        Some(p) => unsafe { add(p, 1) },
-        None => losses::count_and_log(ctx, Loss::ErrnoMapFull),
-    }
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn archscope_floor_sys_exit(_ctx: RawTracePointContext) -> i32 {
+    0
 }

@@ -8,7 +8,6 @@ use archscope_common::{
     ConnectFailure, IPPROTO_TCP, Loss, SockInfo, TcpLayout, TcpStats, hist_bucket,
 };
 use aya_ebpf::{
-    bindings::BPF_F_NO_PREALLOC,
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::{map, tracepoint},
     maps::{LruHashMap, PerCpuHashMap},
@@ -44,8 +43,7 @@ static TCP_LAYOUT: TcpLayout = TcpLayout {
 
 /// Keyed by cgroup id; sized by the agent (`cgroup_cache_entries`).
 #[map]
-static TCP_STATS: PerCpuHashMap<u64, TcpStats> =
-    PerCpuHashMap::with_max_entries(16384, BPF_F_NO_PREALLOC);
+static TCP_STATS: PerCpuHashMap<u64, TcpStats> = PerCpuHashMap::with_max_entries(16384, 0);
 
 /// Sockets between SYN and CLOSE, keyed by address. LRU: a socket freed without a CLOSE
 /// transition we saw ages out instead of pinning an entry.
@@ -74,11 +72,7 @@ pub fn sock_cgroup_id(l: &TcpLayout, sk: u64) -> Result<u64, i64> {
 
 #[inline(always)]
 fn stats_of(ctx: &TracePointContext, cgroup_id: u64) -> Option<*mut TcpStats> {
-    if let Some(p) = TCP_STATS.get_ptr_mut(&cgroup_id) {
-        return Some(p);
-    }
-    let _ = TCP_STATS.insert(&cgroup_id, &TcpStats::ZERO, 0);
-    let p = TCP_STATS.get_ptr_mut(&cgroup_id);
+    let p = crate::maps::slot(&TCP_STATS, &cgroup_id, &TcpStats::ZERO);
     if p.is_none() {
         losses::count_and_log(ctx, Loss::NetMapFull);
     }

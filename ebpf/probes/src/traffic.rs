@@ -7,7 +7,6 @@
 //! is `gso_segs`.
 use archscope_common::{IPPROTO_TCP, IPPROTO_UDP, Loss, Traffic};
 use aya_ebpf::{
-    bindings::BPF_F_NO_PREALLOC,
     helpers::bpf_skb_cgroup_id,
     macros::{cgroup_skb, map},
     maps::PerCpuHashMap,
@@ -18,8 +17,7 @@ use crate::losses::{self, add};
 
 /// Keyed by cgroup id; sized by the agent (`cgroup_cache_entries`).
 #[map]
-static NET_TRAFFIC: PerCpuHashMap<u64, Traffic> =
-    PerCpuHashMap::with_max_entries(16384, BPF_F_NO_PREALLOC);
+static NET_TRAFFIC: PerCpuHashMap<u64, Traffic> = PerCpuHashMap::with_max_entries(16384, 0);
 
 const ETH_P_IP: u32 = 0x0800;
 const ETH_P_IPV6: u32 = 0x86DD;
@@ -74,18 +72,9 @@ fn try_count(ctx: &SkBuffContext, egress: bool) -> Result<(), i64> {
     let packets = if gso_segs > 1 { gso_segs as u64 } else { 1 };
     // SAFETY: the helper takes the program's context.
     let cgroup_id = unsafe { bpf_skb_cgroup_id(skb) };
-    let t = match NET_TRAFFIC.get_ptr_mut(&cgroup_id) {
-        Some(t) => t,
-        None => {
-            let _ = NET_TRAFFIC.insert(&cgroup_id, &Traffic::default(), 0);
-            match NET_TRAFFIC.get_ptr_mut(&cgroup_id) {
-                Some(t) => t,
-                None => {
-                    losses::count(Loss::NetMapFull);
-                    return Ok(());
-                }
-            }
-        }
+    let Some(t) = crate::maps::slot(&NET_TRAFFIC, &cgroup_id, &Traffic::default()) else {
+        losses::count(Loss::NetMapFull);
+        return Ok(());
     };
     // SAFETY: this CPU's value in NET_TRAFFIC.
     unsafe {

@@ -147,6 +147,23 @@ fn main() {
                 .exec();
             panic!("execve failed: {e}");
         }
+        "exec-thread" => {
+            // execve from a thread other than the leader: the kernel gives the exec'ing
+            // thread the leader's id, so the call returns on another thread id
+            getppid_n(num(3));
+            let rest = args[4].clone();
+            std::thread::spawn(move || {
+                use std::os::unix::process::CommandExt;
+                let exe = std::env::current_exe().unwrap();
+                let e = std::process::Command::new(exe)
+                    .args(["-", "basic", &rest, "0"])
+                    .exec();
+                panic!("execve failed: {e}");
+            });
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
         "exit-mid" => {
             getppid_n(num(3));
             // SAFETY: ends the process here, mid-run, without returning.

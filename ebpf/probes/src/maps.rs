@@ -1,0 +1,18 @@
+//! The one lookup-or-insert every per-cgroup map uses. All of them are preallocated: an
+//! insert fails only when the map is full (never for want of memory, as a
+//! BPF_F_NO_PREALLOC map does until the kernel refills its per-CPU caches), and a new
+//! key starts at zero on every CPU (the kernel zeroes a reused preallocated per-CPU
+//! element; a non-preallocated one kept the last key's values on 6.1).
+use aya_ebpf::{bindings::BPF_NOEXIST, maps::PerCpuHashMap};
+
+/// This CPU's value for `key`, created as `zero` if absent; `None` only when the map is
+/// full. NOEXIST: another CPU may have created it meanwhile, and the second lookup then
+/// finds that one instead of resetting it.
+#[inline(always)]
+pub fn slot<K, V>(map: &PerCpuHashMap<K, V>, key: &K, zero: &V) -> Option<*mut V> {
+    if let Some(p) = map.get_ptr_mut(key) {
+        return Some(p);
+    }
+    let _ = map.insert(key, zero, BPF_NOEXIST as u64);
+    map.get_ptr_mut(key)
+}
