@@ -26,6 +26,7 @@ pub struct Btf {
 }
 
 const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
 const KIND_ENUM: u32 = 6;
 const KIND_ENUM64: u32 = 19;
 
@@ -108,6 +109,80 @@ impl Btf {
 }
 
 impl Btf {
+    /// Byte offset of `member` in `struct name`, also where it sits inside an anonymous
+    /// union or struct (as `val` in the pre-5.15 `sock_cgroup_data`).
+    pub fn nested_member_offset(&self, name: &str, member: &str) -> Result<u32, BtfError> {
+        let index = self.type_offsets()?;
+        let mut o = self.types.start;
+        let mut found_struct = false;
+        while o + 12 <= self.types.end {
+            let (name_off, info) = (self.u32(o)?, self.u32(o + 4)?);
+            let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+            if kind == KIND_STRUCT && self.name(name_off) == name.as_bytes() {
+                found_struct = true;
+                if let Some(off) = self.find_in(&index, o, member, 0)? {
+                    return Ok(off);
+                }
+            }
+            o += 12 + extra_len(kind, vlen).ok_or(BtfError::Truncated)?;
+        }
+        Err(if found_struct {
+            BtfError::NoMember(name.into(), member.into())
+        } else {
+            BtfError::NoStruct(name.into())
+        })
+    }
+
+    /// Where each type id's record starts (id 1 is the first record).
+    fn type_offsets(&self) -> Result<Vec<usize>, BtfError> {
+        let mut out = Vec::new();
+        let mut o = self.types.start;
+        while o + 12 <= self.types.end {
+            out.push(o);
+            let info = self.u32(o + 4)?;
+            let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+            o += 12 + extra_len(kind, vlen).ok_or(BtfError::Truncated)?;
+        }
+        Ok(out)
+    }
+
+    /// Search the struct or union at `o` for `member`, descending into anonymous members;
+    /// `depth` bounds the walk on malformed data.
+    fn find_in(
+        &self,
+        index: &[usize],
+        o: usize,
+        member: &str,
+        depth: u32,
+    ) -> Result<Option<u32>, BtfError> {
+        let info = self.u32(o + 4)?;
+        let (kind, vlen, kflag) = (
+            (info >> 24) & 0x1f,
+            (info & 0xffff) as usize,
+            info >> 31 == 1,
+        );
+        if !(kind == KIND_STRUCT || kind == KIND_UNION) || depth > 8 {
+            return Ok(None);
+        }
+        for i in 0..vlen {
+            let m = o + 12 + i * 12;
+            let (m_name, m_type, m_off) = (self.u32(m)?, self.u32(m + 4)?, self.u32(m + 8)?);
+            let bytes = if kflag { m_off & 0x00ff_ffff } else { m_off } / 8;
+            if self.name(m_name) == member.as_bytes() {
+                return Ok(Some(bytes));
+            }
+            if m_name == 0 {
+                let Some(&t) = (m_type as usize).checked_sub(1).and_then(|i| index.get(i)) else {
+                    continue;
+                };
+                if let Some(inner) = self.find_in(index, t, member, depth + 1)? {
+                    return Ok(Some(bytes + inner));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The value of enumerator `value` of `enum name` (e.g. `memory_cgrp_id` of
     /// `cgroup_subsys_id`, whose values depend on the kernel's configuration).
     pub fn enum_value(&self, name: &str, value: &str) -> Result<i64, BtfError> {
@@ -168,6 +243,25 @@ mod tests {
         assert!(matches!(
             btf.member_offset("no_such_struct", "x"),
             Err(BtfError::NoStruct(..))
+        ));
+    }
+
+    #[test]
+    fn nested_members_through_anonymous_unions() {
+        let Ok(btf) = Btf::from_file(Path::new("/sys/kernel/btf/vmlinux")) else {
+            return;
+        };
+        // a direct member is found as by member_offset
+        assert_eq!(
+            btf.nested_member_offset("task_struct", "pid").unwrap(),
+            btf.member_offset("task_struct", "pid").unwrap()
+        );
+        // `struct page`'s members sit in anonymous unions on every kernel we target
+        assert!(btf.member_offset("page", "mapping").is_err());
+        assert_eq!(btf.nested_member_offset("page", "mapping").unwrap(), 24);
+        assert!(matches!(
+            btf.nested_member_offset("page", "nope"),
+            Err(BtfError::NoMember(..))
         ));
     }
 

@@ -12,10 +12,34 @@ const SOURCE_PKG: &str = "linux-source-6.12";
 const LLVM_BIN: &str = "/usr/lib/llvm-22/bin";
 
 /// The stripped vmlinux, built once per (fragment, DTS, source package version).
-pub fn loongarch64() -> anyhow::Result<PathBuf> {
+/// `smp: false`: the same kernel built uniprocessor (CONFIG_SMP=n), as the shared recipe
+/// has it: irq_work then waits for the next tick.
+pub fn loongarch64(smp: bool) -> anyhow::Result<PathBuf> {
     let inputs = root().join("xtask/vm");
-    let fragment = inputs.join("loongarch64-kernel.config");
     let dts = inputs.join("qemu-virt72.dts");
+    let dir = crate::vm::cache_dir().join("loongarch64");
+    std::fs::create_dir_all(&dir)?;
+    let variant = if smp { "smp" } else { "up" };
+    let fragment = if smp {
+        inputs.join("loongarch64-kernel.config")
+    } else {
+        let base = std::fs::read_to_string(inputs.join("loongarch64-kernel.config"))?;
+        let up: String = base
+            .lines()
+            .filter(|l| !l.starts_with("CONFIG_NR_CPUS="))
+            .map(|l| {
+                if l == "CONFIG_SMP=y" {
+                    "CONFIG_SMP=n"
+                } else {
+                    l
+                }
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let p = dir.join("loongarch64-kernel-up.config");
+        std::fs::write(&p, up)?;
+        p
+    };
     let version =
         crate::vm::output(Command::new("dpkg-query").args(["-W", "-f=${Version}", SOURCE_PKG]))?;
     if version.is_empty() {
@@ -25,12 +49,10 @@ pub fn loongarch64() -> anyhow::Result<PathBuf> {
     key.add(&std::fs::read(&fragment)?);
     key.add(&std::fs::read(&dts)?);
     key.add(version.as_bytes());
-    let dir = crate::vm::cache_dir().join("loongarch64");
-    let vmlinux = dir.join(format!("vmlinux-{:016x}", key.0));
+    let vmlinux = dir.join(format!("vmlinux-{variant}-{:016x}", key.0));
     if vmlinux.exists() {
         return Ok(vmlinux);
     }
-    std::fs::create_dir_all(&dir)?;
     // Clones share this cache: one builds, another waits here and then reuses its kernel.
     let lock = std::fs::File::create(dir.join("build.lock"))?;
     lock.lock().context("locking the kernel build")?;
@@ -84,7 +106,7 @@ pub fn loongarch64() -> anyhow::Result<PathBuf> {
     for e in std::fs::read_dir(&dir)?.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("vmlinux-") && p != vmlinux {
+        if name.starts_with(&format!("vmlinux-{variant}-")) && p != vmlinux {
             let _ = std::fs::remove_file(p);
         }
     }

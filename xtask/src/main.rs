@@ -5,8 +5,10 @@ mod dashboards;
 mod dist;
 mod fuzz;
 mod kernel;
+mod kernels;
 mod offline;
 mod setup;
+mod support;
 mod test;
 mod vm;
 
@@ -40,6 +42,10 @@ enum Cmd {
     /// qemu: arm64 (Debian's kernel) or loongarch64 (built from linux-source-6.12).
     VmTest {
         arch: String,
+        /// a kernel of the matrix (xtask/src/kernels.rs), or `all` for every kernel of
+        /// the arch that CI boots [default: the arch's first]
+        #[arg(long)]
+        kernel: Option<String>,
         /// arm64 only: then boot again with one CPU under `-icount shift=0` and run the
         /// PMU tests, whose exact-IPC check needs it (about a minute more)
         #[arg(long)]
@@ -124,10 +130,14 @@ fn main() -> anyhow::Result<()> {
             eprintln!("built {}", t.out_dir().join("agent").display());
             Ok(())
         }
-        Cmd::VmTest { arch, icount } => {
+        Cmd::VmTest {
+            arch,
+            kernel,
+            icount,
+        } => {
             let t = cross::Target::parse(&arch)?;
             setup::run(false)?;
-            vm::run(t, icount)
+            vm::run(t, kernel.as_deref(), icount)
         }
         Cmd::VmBench {
             arch,

@@ -36,6 +36,8 @@ const PACKAGES: &[&str] = &[
     "libc6-dev-arm64-cross",
     "libstd-rust-web-dev:arm64",
     "qemu-system-arm",
+    // x86_64 guests (Debian 11's 5.10) under TCG
+    "qemu-system-x86",
     "cpio",
     // loongarch64: Debian has no loong64 port, so the kernel is built from source with
     // clang (BTF by pahole from dwarves), std from rust-web-src, zig (PyPI) links musl

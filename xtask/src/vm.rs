@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::cross::{self, Target};
-use crate::{kernel, root, status};
+use crate::kernels::{self, Kernel};
+use crate::{root, status};
 
 /// A guest that hangs (kernel panic, a test stuck) must not hang CI.
 const QEMU_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -23,12 +24,13 @@ const LOONGARCH_INITRD_MAX: u64 = 64 << 20;
 const BENCH_BEGIN: &str = "=== bench-json begin";
 const BENCH_END: &str = "=== bench-json end";
 
-fn kernel_of(t: Target) -> anyhow::Result<(&'static str, PathBuf)> {
-    Ok(match t {
-        Target::Aarch64 => ("arm64", arm64_kernel()?),
-        Target::Loongarch64 => ("loongarch64", kernel::loongarch64()?),
-        Target::X86_64 => bail!("the VMs boot another architecture: arm64 or loongarch64"),
-    })
+/// The default kernel of `t` (the first of its kernels in the matrix).
+fn default_kernel(t: Target) -> anyhow::Result<(&'static str, PathBuf)> {
+    let k = kernels::select(t, None)?
+        .into_iter()
+        .next()
+        .with_context(|| format!("no kernel for {} in the matrix", t.goarch()))?;
+    Ok((t.goarch(), kernels::image(k)?))
 }
 
 /// `cargo xtask vm-bench <arch> --out FILE [-- ARGS]`: boot the same kernel as vm-test, run
@@ -36,7 +38,7 @@ fn kernel_of(t: Target) -> anyhow::Result<(&'static str, PathBuf)> {
 /// results document it prints on the console (between markers) to FILE.
 /// `no_build`: reuse the binaries of the last cross build instead of building.
 pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::Result<()> {
-    let (name, kernel) = kernel_of(t)?;
+    let (name, kernel) = default_kernel(t)?;
     let built = if no_build {
         let dir = t.out_dir();
         let bins = vec![dir.join("agent"), dir.join("archscope-vm-init")];
@@ -119,7 +121,19 @@ fn qemu_command(
                 .arg(append);
             c
         }
-        _ => {
+        Target::X86_64 => {
+            // TCG: nested KVM does not boot on these machines
+            let mut c = Command::new("qemu-system-x86_64");
+            c.args(["-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048"])
+                .arg("-kernel")
+                .arg(kernel)
+                .arg("-initrd")
+                .arg(initrd)
+                .arg("-append")
+                .arg("console=ttyS0 rdinit=/init quiet");
+            c
+        }
+        Target::Loongarch64 => {
             let size = std::fs::metadata(initrd)?.len();
             if size > LOONGARCH_INITRD_MAX {
                 bail!(
@@ -140,51 +154,92 @@ fn qemu_command(
             c
         }
     };
-    qemu.args(["-nographic", "-no-reboot"]);
+    // no NIC: the tests use loopback and their own veth pairs, and a default NIC would
+    // need qemu's option ROMs (ipxe-qemu)
+    qemu.args(["-nographic", "-no-reboot", "-nic", "none"]);
     Ok(qemu)
 }
 
-pub fn run(t: Target, icount: bool) -> anyhow::Result<()> {
+/// Build once for `t`, then boot each chosen kernel of the matrix (`kernel`: a name, `all`
+/// for every kernel CI boots, or the default) with the same initramfs.
+pub fn run(t: Target, kernel: Option<&str>, icount: bool) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (name, kernel) = kernel_of(t)?;
+    let chosen = kernels::select(t, kernel)?;
+    let images = chosen
+        .iter()
+        .map(|k| kernels::image(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let built = cross::build_for_vm(t)?;
     if built.tests.is_empty() {
         bail!("no integration test executables were built");
     }
     // per clone, unlike the shared cache: two clones' runs must not clear each other's
-    let work = crate::target_dir().join(format!("vm-test-{name}"));
+    let work = crate::target_dir().join(format!("vm-test-{}", t.goarch()));
     let _ = std::fs::remove_dir_all(&work);
     let initrd = initramfs(&work, t, &built)?;
-    let mut qemu = qemu_command(t, &kernel, &initrd, None)?;
-    eprintln!(
-        "vm-test: booting {} ({} test binaries)",
-        kernel.display(),
-        built.tests.len()
-    );
-    let booted = Instant::now();
-    let (console, timed_out) = run_qemu(&mut qemu)?;
-    std::fs::write(work.join("console.log"), console.as_bytes())?;
-    let (passed, failed) = tally(&console, built.tests.len());
-    println!("vm-test {name}: {passed} passed, {failed} failed");
-    eprintln!(
-        "vm-test {name}: {:.0} s in all, {:.0} s boot and tests (console log: {})",
-        started.elapsed().as_secs_f64(),
-        booted.elapsed().as_secs_f64(),
-        work.join("console.log").display()
-    );
-    if timed_out {
-        bail!("vm-test {name}: qemu killed after {QEMU_TIMEOUT:?}");
-    }
-    if failed > 0 || passed == 0 {
-        bail!("vm-test {name} failed");
+    eprintln!("vm-test: built in {:.0} s", started.elapsed().as_secs_f64());
+    let mut failed_kernels = Vec::new();
+    for (k, image) in chosen.iter().zip(&images) {
+        if !boot(t, k, image, &initrd, &work, &built)? {
+            failed_kernels.push(k.name);
+        }
     }
     if icount {
         if t != Target::Aarch64 {
             bail!("--icount: only the arm64 guest has a PMU that counts under icount");
         }
-        icount_boot(t, &kernel, &initrd, &work, &built)?;
+        icount_boot(t, &images[0], &initrd, &work, &built)?;
+    }
+    if !failed_kernels.is_empty() {
+        bail!(
+            "vm-test {} failed on {}",
+            t.goarch(),
+            failed_kernels.join(", ")
+        );
     }
     Ok(())
+}
+
+/// One boot of one kernel; prints `vm-test <arch> <kernel>: N passed, N failed`.
+fn boot(
+    t: Target,
+    k: &Kernel,
+    image: &Path,
+    initrd: &Path,
+    work: &Path,
+    built: &cross::Built,
+) -> anyhow::Result<bool> {
+    let mut qemu = qemu_command(t, image, initrd, None)?;
+    eprintln!(
+        "vm-test: booting {} (as on {}; {} test binaries)",
+        image.display(),
+        k.stands_for,
+        built.tests.len()
+    );
+    let booted = Instant::now();
+    let (console, timed_out) = run_qemu(&mut qemu)?;
+    let log = work.join(format!("console-{}.log", k.name));
+    std::fs::write(&log, console.as_bytes())?;
+    let (passed, failed) = tally(&console, built.tests.len());
+    let name = format!("{} {}", t.goarch(), k.name);
+    println!("vm-test {name}: {passed} passed, {failed} failed");
+    eprintln!(
+        "vm-test {name}: {:.0} s boot and tests (console log: {})",
+        booted.elapsed().as_secs_f64(),
+        log.display()
+    );
+    if timed_out {
+        eprintln!("vm-test {name}: qemu killed after {QEMU_TIMEOUT:?}");
+        return Ok(false);
+    }
+    let table = crate::support::observed_row(k, &console).and_then(|row| {
+        eprintln!("vm-test {name}: {row}");
+        crate::support::check(k, &row)
+    });
+    if let Err(e) = &table {
+        eprintln!("vm-test {name}: support table: {e:#}");
+    }
+    Ok(failed == 0 && passed > 0 && table.is_ok())
 }
 
 /// arm64 again, with one CPU and `-icount shift=0`: only then does qemu's PMU count
@@ -295,57 +350,6 @@ pub fn cache_dir() -> PathBuf {
     base.join("archscope/vm")
 }
 
-/// Debian's current arm64 kernel, fetched once with apt-get download.
-fn arm64_kernel() -> anyhow::Result<PathBuf> {
-    let dir = cache_dir().join("arm64");
-    std::fs::create_dir_all(&dir)?;
-    let deps = output(Command::new("apt-cache").args(["depends", "linux-image-arm64:arm64"]))?;
-    let pkg = deps
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Depends: ")
-                .filter(|p| p.starts_with("linux-image-"))
-        })
-        .context(
-            "apt-cache depends linux-image-arm64:arm64 names no kernel (run `cargo xtask setup`)",
-        )?
-        .to_string();
-    let version = pkg
-        .trim_start_matches("linux-image-")
-        .trim_end_matches(":arm64")
-        .to_string();
-    let vmlinuz = dir.join(format!("vmlinuz-{version}"));
-    if !vmlinuz.exists() {
-        let deb = download(&dir, &pkg)?;
-        let x = dir.join("x");
-        status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
-        std::fs::copy(x.join(format!("boot/vmlinuz-{version}")), &vmlinuz)?;
-        std::fs::remove_dir_all(&x)?;
-        std::fs::remove_file(&deb)?;
-    }
-    Ok(vmlinuz)
-}
-
-/// `apt-get download PKG` into `dir`; returns the .deb.
-fn download(dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
-    eprintln!("vm-test: apt-get download {pkg}");
-    status(
-        Command::new("apt-get")
-            .args(["download", "-q", pkg])
-            .current_dir(dir),
-    )?;
-    let name = pkg.split(':').next().unwrap_or(pkg);
-    std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}_")))
-        })
-        .context("downloaded package not found")
-}
-
 pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
     let o = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
@@ -385,17 +389,26 @@ fn initramfs(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<Pat
         std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
     }
     status(Command::new("llvm-strip-22").args(files.iter().map(|(_, to)| to)))?;
-    if t == Target::Aarch64 {
-        let sysroot = Path::new("/usr/aarch64-linux-gnu/lib");
-        for lib in [
-            "ld-linux-aarch64.so.1",
-            "libc.so.6",
-            "libgcc_s.so.1",
-            "libm.so.6",
-        ] {
-            std::fs::copy(sysroot.join(lib), root.join("lib").join(lib))
-                .with_context(|| format!("{lib} (run `cargo xtask setup`)"))?;
-        }
+    // glibc for the dynamic binaries, where their loader looks for it
+    let libs: &[(&str, &str, &str)] = match t {
+        Target::Aarch64 => &[
+            ("/usr/aarch64-linux-gnu/lib", "lib", "ld-linux-aarch64.so.1"),
+            ("/usr/aarch64-linux-gnu/lib", "lib", "libc.so.6"),
+            ("/usr/aarch64-linux-gnu/lib", "lib", "libgcc_s.so.1"),
+            ("/usr/aarch64-linux-gnu/lib", "lib", "libm.so.6"),
+        ],
+        Target::X86_64 => &[
+            ("/lib64", "lib64", "ld-linux-x86-64.so.2"),
+            ("/lib/x86_64-linux-gnu", "lib", "libc.so.6"),
+            ("/lib/x86_64-linux-gnu", "lib", "libgcc_s.so.1"),
+            ("/lib/x86_64-linux-gnu", "lib", "libm.so.6"),
+        ],
+        Target::Loongarch64 => &[], // static musl
+    };
+    for (from, to, lib) in libs {
+        std::fs::create_dir_all(root.join(to))?;
+        std::fs::copy(Path::new(from).join(lib), root.join(to).join(lib))
+            .with_context(|| format!("{from}/{lib} (run `cargo xtask setup`)"))?;
     }
     let initrd = work.join("initramfs.cpio.gz");
     let sh = format!(

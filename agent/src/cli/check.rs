@@ -23,6 +23,8 @@ pub struct Report {
     pub syscall_table_entries: usize,
     pub items: Vec<Item>,
     pub programs: Vec<ProgramReport>,
+    /// Each feature: collecting, switched off, or down with the reason.
+    pub features: Vec<FeatureReport>,
     /// Hardware counters: per event whether it counts here, and why not.
     pub pmu_events: Vec<PmuEventReport>,
     pub can_run: bool,
@@ -46,6 +48,14 @@ pub struct Item {
     pub name: &'static str,
     pub ok: bool,
     pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeatureReport {
+    pub name: &'static str,
+    pub up: bool,
+    /// Why it is not up: the first required program's reason, or `switched off`.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -185,6 +195,25 @@ pub fn build(cfg: &Config) -> Report {
     if let Err(e) = &probes.hierarchy {
         blockers.push(e.clone());
     }
+    let features = Feature::ALL
+        .iter()
+        .map(|&f| FeatureReport {
+            name: f.name(),
+            up: probes.feature_up(f),
+            reason: if probes.feature_up(f) {
+                None
+            } else if probes.switched_off(f) {
+                Some(crate::probes::OFF_BY_CONFIG.to_string())
+            } else {
+                probes
+                    .status
+                    .iter()
+                    .zip(crate::probes::PROGRAMS)
+                    .find(|(s, p)| p.feature == f && p.required && s.result.is_err())
+                    .and_then(|(s, _)| s.result.clone().err())
+            },
+        })
+        .collect();
     let programs = probes
         .status
         .iter()
@@ -205,6 +234,7 @@ pub fn build(cfg: &Config) -> Report {
         syscall_table_entries: table.as_ref().map_or(0, |t| t.len()),
         items,
         programs,
+        features,
         pmu_events,
         can_run: blockers.is_empty(),
         blockers,
@@ -254,6 +284,14 @@ fn print_text(r: &Report) {
             p.feature,
             p.hook,
             what
+        );
+    }
+    for f in &r.features {
+        println!(
+            "  {} feature       {}: {}",
+            mark(f.up || f.reason.as_deref() == Some(crate::probes::OFF_BY_CONFIG)),
+            f.name,
+            f.reason.as_deref().unwrap_or("collecting")
         );
     }
     println!(

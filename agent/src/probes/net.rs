@@ -45,13 +45,27 @@ pub fn tcp_layout(t: &Tracefs, arch: Option<Arch>) -> Result<TcpLayout, String> 
         arch.and_then(|a| errno::number(a, name))
             .unwrap_or(u32::MAX)
     };
+    // 5.15 made `sock_cgroup_data` a struct with a `cgroup` pointer; before, it is a union
+    // whose `val` is the pointer unless one of its two low bits is set
+    let (cgroup_member, tagged) = match btf.member_offset("sock_cgroup_data", "cgroup") {
+        Ok(o) => (o, 0),
+        Err(_) => (
+            btf.nested_member_offset("sock_cgroup_data", "val")
+                .map_err(|e| format!("{e} (nor cgroup)"))?,
+            1,
+        ),
+    };
+    let root_cgroup_id = crate::mounts::find("cgroup2")
+        .and_then(|root| std::fs::metadata(root).ok())
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap_or(1);
     Ok(TcpLayout {
         state_skaddr: field(&s, STATE_TP, "skaddr", 8)?,
         state_old: field(&s, STATE_TP, "oldstate", 4)?,
         state_new: field(&s, STATE_TP, "newstate", 4)?,
         state_protocol: field(&s, STATE_TP, "protocol", 2)?,
         retrans_skaddr,
-        sk_cgroup: off("sock", "sk_cgrp_data")? + off("sock_cgroup_data", "cgroup")?,
+        sk_cgroup: off("sock", "sk_cgrp_data")? + cgroup_member,
         cgroup_kn: off("cgroup", "kn")?,
         kn_id: off("kernfs_node", "id")?,
         sk_err: off("sock", "sk_err")?,
@@ -66,6 +80,9 @@ pub fn tcp_layout(t: &Tracefs, arch: Option<Arch>) -> Result<TcpLayout, String> 
         econnreset: errno("ECONNRESET"),
         epipe: errno("EPIPE"),
         enabled: 1,
+        sk_cgroup_tagged: tagged,
+        _pad: 0,
+        root_cgroup_id,
     })
 }
 

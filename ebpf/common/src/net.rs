@@ -160,8 +160,8 @@ pub struct TcpLayout {
     pub state_protocol: u32,
     /// `tcp:tcp_retransmit_skb.skaddr`.
     pub retrans_skaddr: u32,
-    /// `struct sock` → its cgroup: offset of `sk_cgrp_data.cgroup` in `sock`, of `kn` in
-    /// `cgroup`, of `id` in `kernfs_node`.
+    /// `struct sock` → its cgroup: offset of `sk_cgrp_data.cgroup` (5.15+) or of
+    /// `sk_cgrp_data.val` (before) in `sock`, of `kn` in `cgroup`, of `id` in `kernfs_node`.
     pub sk_cgroup: u32,
     pub cgroup_kn: u32,
     pub kn_id: u32,
@@ -178,6 +178,13 @@ pub struct TcpLayout {
     pub econnreset: u32,
     pub epipe: u32,
     pub enabled: u32,
+    /// 1 before 5.15, where `sock_cgroup_data` is a union and its `val` holds the cgroup
+    /// pointer only when its two low bits are clear (net_prio or net_cls data otherwise):
+    /// then, as the kernel's `sock_cgroup_ptr()` says, the socket is the root cgroup's.
+    pub sk_cgroup_tagged: u32,
+    pub _pad: u32,
+    /// The cgroup2 root's id, for those sockets.
+    pub root_cgroup_id: u64,
 }
 
 /// IANA protocol numbers (the wire's, the same on every architecture).
@@ -187,7 +194,7 @@ pub const IPPROTO_UDP: u8 = 17;
 const _: () = assert!(core::mem::size_of::<TcpStats>() == 8 * (10 + 4 + 2 * HIST_BUCKETS));
 const _: () = assert!(core::mem::size_of::<Traffic>() == 64);
 const _: () = assert!(core::mem::size_of::<SockInfo>() == 16);
-const _: () = assert!(core::mem::size_of::<TcpLayout>() == 80);
+const _: () = assert!(core::mem::size_of::<TcpLayout>() == 96);
 
 #[cfg(feature = "user")]
 mod pod {

@@ -138,7 +138,8 @@ pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
         nr: entry.key_nr,
         _pad: 0,
     };
-    let Some(s) = crate::maps::slot(&SYSCALL_STATS, &key, &SyscallStats::ZERO) else {
+    let zero = SyscallStats::ZERO;
+    let Some(s) = crate::maps::slot(&SYSCALL_STATS, &key, &zero) else {
         losses::count_and_log(&ctx, Loss::StatsMapFull);
         return 0;
     };
@@ -163,7 +164,8 @@ pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
                 nr: entry.key_nr,
                 errno: (-ret) as u32,
             };
-            match crate::maps::slot(&SYSCALL_ERRNOS, &ekey, &0) {
+            let zero = 0u64;
+            match crate::maps::slot(&SYSCALL_ERRNOS, &ekey, &zero) {
                 Some(p) => *p += 1,
                 None => losses::count_and_log(&ctx, Loss::ErrnoMapFull),
             }
@@ -189,7 +191,8 @@ fn count_call(ctx: &RawTracePointContext, key_nr: u32) {
         nr: key_nr,
         _pad: 0,
     };
-    match crate::maps::slot(&SYSCALL_STATS, &key, &SyscallStats::ZERO) {
+    let zero = SyscallStats::ZERO;
+    match crate::maps::slot(&SYSCALL_STATS, &key, &zero) {
         // SAFETY: as in the exit program.
         Some(s) => unsafe { (*s).calls += 1 },
         None => losses::count_and_log(ctx, Loss::StatsMapFull),

@@ -10,7 +10,7 @@ use archscope_common::{
 use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::{map, tracepoint},
-    maps::{LruHashMap, PerCpuHashMap},
+    maps::{LruHashMap, PerCpuArray, PerCpuHashMap},
     programs::TracePointContext,
 };
 
@@ -39,11 +39,19 @@ static TCP_LAYOUT: TcpLayout = TcpLayout {
     epipe: 0,
     st_listen: 0,
     enabled: 0,
+    sk_cgroup_tagged: 0,
+    _pad: 0,
+    root_cgroup_id: 0,
 };
 
 /// Keyed by cgroup id; sized by the agent (`cgroup_cache_entries`).
 #[map]
 static TCP_STATS: PerCpuHashMap<u64, TcpStats> = PerCpuHashMap::with_max_entries(16384, 0);
+
+/// One all-zero value (the kernel zeroes a new array), never written: what new TCP_STATS
+/// keys start from.
+#[map]
+static TCP_ZERO: PerCpuArray<TcpStats> = PerCpuArray::with_max_entries(1, 0);
 
 /// Sockets between SYN and CLOSE, keyed by address. LRU: a socket freed without a CLOSE
 /// transition we saw ages out instead of pinning an entry.
@@ -64,6 +72,9 @@ pub fn sock_cgroup_id(l: &TcpLayout, sk: u64) -> Result<u64, i64> {
     unsafe {
         let cgrp: u64 =
             bpf_probe_read_kernel((sk + l.sk_cgroup as u64) as *const u64).map_err(i64::from)?;
+        if l.sk_cgroup_tagged != 0 && (cgrp & 3 != 0 || cgrp == 0) {
+            return Ok(l.root_cgroup_id);
+        }
         let kn: u64 =
             bpf_probe_read_kernel((cgrp + l.cgroup_kn as u64) as *const u64).map_err(i64::from)?;
         bpf_probe_read_kernel((kn + l.kn_id as u64) as *const u64).map_err(i64::from)
@@ -72,7 +83,11 @@ pub fn sock_cgroup_id(l: &TcpLayout, sk: u64) -> Result<u64, i64> {
 
 #[inline(always)]
 fn stats_of(ctx: &TracePointContext, cgroup_id: u64) -> Option<*mut TcpStats> {
-    let p = crate::maps::slot(&TCP_STATS, &cgroup_id, &TcpStats::ZERO);
+    // 528 bytes: too large for the stack, so new keys start from a map value nobody writes
+    let p = TCP_ZERO
+        .get_ptr(0)
+        // SAFETY: a value of a live map, valid while the program runs.
+        .and_then(|zero| crate::maps::slot(&TCP_STATS, &cgroup_id, unsafe { &*zero }));
     if p.is_none() {
         losses::count_and_log(ctx, Loss::NetMapFull);
     }

@@ -95,6 +95,19 @@ fn main() {
         })
     });
     tests.sort();
+    // what the agent can do on this kernel, for the support table (docs/kernel-support.md)
+    match Command::new("/bin/agent")
+        .args(["check", "--output", "json"])
+        .envs(env.iter().copied())
+        .output()
+    {
+        Ok(o) => {
+            println!("=== check-json begin");
+            print!("{}", String::from_utf8_lossy(&o.stdout));
+            println!("=== check-json end");
+        }
+        Err(e) => println!("archscope-vm-init: agent check: {e}"),
+    }
     for t in &tests {
         println!("=== begin {}", t.display());
         let rc = match Command::new(t)

@@ -1,0 +1,336 @@
+//! The kernel matrix of `vm-test`: the kernels each architecture's guest boots, where each
+//! comes from, and fetching it. Debian's kernels come with `apt-get download`, from the
+//! system's own suite or from another suite of the same archive (bullseye for 5.10),
+//! through a sources list and state of the project's own, so the system's lists stay as
+//! they are.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::cross::Target;
+
+#[derive(Debug)]
+pub struct Kernel {
+    pub arch: Target,
+    /// What `--kernel` takes and the result line prints.
+    pub name: &'static str,
+    pub source: Source,
+    /// Booted by `cargo xtask test` (and so by CI).
+    pub in_ci: bool,
+    /// Who runs this kernel (for the support table).
+    pub stands_for: &'static str,
+}
+
+#[derive(Debug)]
+pub enum Source {
+    /// The kernel of Debian's `meta` package in `suite` (`None`: this system's own suite).
+    Debian {
+        suite: Option<&'static str>,
+        meta: &'static str,
+    },
+    /// Linux 6.12 built from Debian's `linux-source-6.12` (kernel.rs); `smp: false` is the
+    /// uniprocessor build of the shared recipe.
+    LoongarchSource { smp: bool },
+}
+
+/// The first kernel of an architecture is its default.
+pub const MATRIX: &[Kernel] = &[
+    Kernel {
+        arch: Target::X86_64,
+        name: "5.10",
+        source: Source::Debian {
+            suite: Some("bullseye"),
+            meta: "linux-image-amd64",
+        },
+        in_ci: true,
+        stands_for: "Debian 11, openEuler 22.03 LTS and UOS (5.10)",
+    },
+    Kernel {
+        arch: Target::Aarch64,
+        name: "6.1",
+        source: Source::Debian {
+            suite: None,
+            meta: "linux-image-arm64:arm64",
+        },
+        in_ci: true,
+        stands_for: "Debian 12 (6.1)",
+    },
+    Kernel {
+        arch: Target::Aarch64,
+        name: "5.10",
+        source: Source::Debian {
+            suite: Some("bullseye"),
+            meta: "linux-image-arm64:arm64",
+        },
+        in_ci: true,
+        stands_for: "Debian 11, openEuler 22.03 LTS and UOS on Kunpeng and Phytium (5.10)",
+    },
+    Kernel {
+        arch: Target::Loongarch64,
+        name: "6.12",
+        source: Source::LoongarchSource { smp: true },
+        in_ci: true,
+        stands_for: "Loongson 3A5000/3A6000 (6.12, one CPU)",
+    },
+    Kernel {
+        arch: Target::Loongarch64,
+        name: "6.12-up",
+        source: Source::LoongarchSource { smp: false },
+        in_ci: false,
+        stands_for: "a uniprocessor kernel (CONFIG_SMP=n)",
+    },
+];
+
+/// The kernels to boot for `arch`: the one named, or every kernel of the arch that CI
+/// boots (`all`), or the default.
+pub fn select(arch: Target, name: Option<&str>) -> anyhow::Result<Vec<&'static Kernel>> {
+    let of_arch: Vec<&Kernel> = MATRIX.iter().filter(|k| k.arch == arch).collect();
+    let names = || {
+        of_arch
+            .iter()
+            .map(|k| k.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        None => Ok(of_arch.into_iter().take(1).collect()),
+        Some("all") => Ok(of_arch.into_iter().filter(|k| k.in_ci).collect()),
+        Some(n) => match of_arch.iter().find(|k| k.name == n) {
+            Some(k) => Ok(vec![*k]),
+            None => bail!(
+                "no kernel `{n}` for {} (kernels: {}, or all)",
+                arch.goarch(),
+                names()
+            ),
+        },
+    }
+}
+
+/// The bootable image of `k`, fetched or built once and cached.
+pub fn image(k: &Kernel) -> anyhow::Result<PathBuf> {
+    match k.source {
+        Source::LoongarchSource { smp } => crate::kernel::loongarch64(smp),
+        Source::Debian { suite, meta } => debian(k.arch, suite, meta),
+    }
+}
+
+fn debian(arch: Target, suite: Option<&str>, meta: &str) -> anyhow::Result<PathBuf> {
+    let dir = crate::vm::cache_dir().join(arch.goarch());
+    std::fs::create_dir_all(&dir)?;
+    let apt = Apt::new(suite)?;
+    let deps = crate::vm::output(apt.cmd("apt-cache").args(["depends", meta]))?;
+    let pkg = deps
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Depends: ")
+                .filter(|p| p.starts_with("linux-image-"))
+        })
+        .with_context(|| format!("apt-cache depends {meta} names no kernel"))?
+        .to_string();
+    let version = pkg
+        .trim_start_matches("linux-image-")
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let vmlinuz = dir.join(format!("vmlinuz-{version}"));
+    if !vmlinuz.exists() {
+        eprintln!("vm-test: apt-get download {pkg}");
+        crate::status(
+            apt.cmd("apt-get")
+                .args(["download", "-q", &pkg])
+                .current_dir(&dir),
+        )?;
+        let name = pkg.split(':').next().unwrap_or(&pkg);
+        let deb = std::fs::read_dir(&dir)?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}_")))
+            })
+            .context("downloaded package not found")?;
+        let x = dir.join("x");
+        crate::status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
+        std::fs::copy(x.join(format!("boot/vmlinuz-{version}")), &vmlinuz)?;
+        std::fs::remove_dir_all(&x)?;
+        std::fs::remove_file(&deb)?;
+    }
+    Ok(vmlinuz)
+}
+
+/// apt-get and apt-cache on the system's lists, or on lists of another suite of the same
+/// archive kept in the cache.
+struct Apt {
+    options: Vec<String>,
+}
+
+impl Apt {
+    fn new(suite: Option<&str>) -> anyhow::Result<Apt> {
+        let Some(suite) = suite else {
+            return Ok(Apt {
+                options: Vec::new(),
+            });
+        };
+        let dir = crate::vm::cache_dir().join(format!("apt-{suite}"));
+        for d in ["lists/partial", "cache/archives/partial"] {
+            std::fs::create_dir_all(dir.join(d))?;
+        }
+        let (uri, signed_by) = main_archive(Path::new("/etc/apt"))?;
+        let list = dir.join("sources.list");
+        let opts = signed_by.map_or(String::new(), |k| format!("[signed-by={k}] "));
+        std::fs::write(&list, format!("deb {opts}{uri} {suite} main\n"))?;
+        let d = dir.display();
+        let apt = Apt {
+            options: vec![
+                format!("Dir::Etc::sourcelist={}", list.display()),
+                "Dir::Etc::sourceparts=/dev/null".into(),
+                format!("Dir::State::Lists={d}/lists"),
+                format!("Dir::Cache={d}/cache"),
+                "Debug::NoLocking=1".into(),
+            ],
+        };
+        // refreshed once a day
+        let stamp = dir.join("updated");
+        let fresh = std::fs::metadata(&stamp)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|e| e.as_secs() < 86_400));
+        if !fresh {
+            crate::status(apt.cmd("apt-get").args(["update", "-q"]))?;
+            std::fs::write(&stamp, "")?;
+        }
+        Ok(apt)
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        for o in &self.options {
+            c.args(["-o", o]);
+        }
+        c
+    }
+}
+
+/// The URI (and key) of the system's main Debian archive: the source whose components
+/// include `main` and whose suite is the system's own release (not -security or -updates).
+fn main_archive(etc: &Path) -> anyhow::Result<(String, Option<String>)> {
+    let mut texts = Vec::new();
+    if let Ok(t) = std::fs::read_to_string(etc.join("sources.list")) {
+        texts.push(t);
+    }
+    if let Ok(rd) = std::fs::read_dir(etc.join("sources.list.d")) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "sources" || x == "list") {
+                texts.push(std::fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+    }
+    texts
+        .iter()
+        .find_map(|t| parse_main_archive(t))
+        .context("no Debian main archive in /etc/apt's sources")
+}
+
+fn parse_main_archive(text: &str) -> Option<(String, Option<String>)> {
+    let release = |suite: &str| !suite.contains('-') && !suite.contains('/');
+    // deb822 stanzas
+    for stanza in text.split("\n\n") {
+        let field = |k: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix(':'))
+                .map(|v| v.trim().to_string())
+        };
+        let (Some(types), Some(uris), Some(suites), Some(comps)) = (
+            field("Types"),
+            field("URIs"),
+            field("Suites"),
+            field("Components"),
+        ) else {
+            continue;
+        };
+        if types.split_whitespace().any(|t| t == "deb")
+            && suites.split_whitespace().any(release)
+            && comps.split_whitespace().any(|c| c == "main")
+        {
+            let uri = uris.split_whitespace().next()?.to_string();
+            return Some((uri, field("Signed-By")));
+        }
+    }
+    // one-line format: deb [options] uri suite components...
+    for line in text.lines().map(str::trim) {
+        let Some(rest) = line.strip_prefix("deb ") else {
+            continue;
+        };
+        let (opts, rest) = match rest.trim().strip_prefix('[') {
+            Some(r) => r.split_once(']')?,
+            None => ("", rest),
+        };
+        let mut w = rest.split_whitespace();
+        let (uri, suite) = (w.next()?, w.next()?);
+        if release(suite) && w.any(|c| c == "main") {
+            let key = opts
+                .split_whitespace()
+                .find_map(|o| o.strip_prefix("signed-by="))
+                .map(str::to_string);
+            return Some((uri.to_string(), key));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn main_archive_from_both_formats() {
+        // this machine's own (Debian 12's deb822 file)
+        let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n\
+                      Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n\
+                      Types: deb\nURIs: http://mirror.example/debian-security\n\
+                      Suites: bookworm-security\nComponents: main\n";
+        assert_eq!(
+            parse_main_archive(deb822),
+            Some((
+                "http://mirror.example/debian".into(),
+                Some("/usr/share/keyrings/debian-archive-keyring.gpg".into())
+            ))
+        );
+        let security_first = "deb http://mirror.example/debian-security bookworm-security main\n\
+                              deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian bookworm main contrib\n";
+        assert_eq!(
+            parse_main_archive(security_first),
+            Some(("http://mirror.example/debian".into(), Some("/k.gpg".into())))
+        );
+        assert_eq!(
+            parse_main_archive("deb http://x/y bookworm contrib\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn selection_by_name_default_and_all() {
+        let names = |v: Vec<&Kernel>| v.iter().map(|k| k.name).collect::<Vec<_>>();
+        assert_eq!(names(select(Target::Aarch64, None).unwrap()), ["6.1"]);
+        assert_eq!(
+            names(select(Target::Aarch64, Some("all")).unwrap()),
+            ["6.1", "5.10"]
+        );
+        assert_eq!(
+            names(select(Target::Loongarch64, Some("all")).unwrap()),
+            ["6.12"]
+        );
+        assert_eq!(
+            names(select(Target::Loongarch64, Some("6.12-up")).unwrap()),
+            ["6.12-up"]
+        );
+        let e = select(Target::X86_64, Some("4.19"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "no kernel `4.19` for amd64 (kernels: 5.10, or all)");
+    }
+}
