@@ -11,31 +11,11 @@ fn i386_syscalls_are_counted_as_compat() {
         eprintln!("skipped: the i386 workload needs an x86_64 kernel");
         return;
     }
-    // Build the 32-bit workload with binutils alone (no multilib libc needed).
-    let dir = std::env::temp_dir().join(format!("archscope-compat32-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/compat32_x86.S");
-    let obj = dir.join("w.o");
-    let exe = dir.join("w32");
-    assert!(
-        Command::new("as")
-            .args(["--32", src, "-o"])
-            .arg(&obj)
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(
-        Command::new("ld")
-            .args(["-m", "elf_i386"])
-            .arg(&obj)
-            .arg("-o")
-            .arg(&exe)
-            .status()
-            .unwrap()
-            .success()
-    );
-
+    // the x86_64 guests carry it prebuilt (they have no binutils)
+    let exe = match std::env::var_os("XTASK_COMPAT32_BIN") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => assemble_i386_workload(),
+    };
     let agent = Agent::start(&[]);
     let cg = Cgroup::new("compat32");
     let procs = std::ffi::CString::new(cg.procs()).unwrap();
@@ -72,5 +52,33 @@ fn i386_syscalls_are_counted_as_compat() {
         &[("cgroup", &cg.label), ("syscall", "compat_64")],
     );
     assert_eq!(completed, Some(1000.0));
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The 32-bit workload, built with binutils alone (no multilib libc needed).
+fn assemble_i386_workload() -> std::path::PathBuf {
+    // kept until the process ends: the caller runs it
+    let dir = std::env::temp_dir().join(format!("archscope-compat32-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/compat32_x86.S");
+    let obj = dir.join("w.o");
+    let exe = dir.join("w32");
+    assert!(
+        Command::new("as")
+            .args(["--32", src, "-o"])
+            .arg(&obj)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        Command::new("ld")
+            .args(["-m", "elf_i386"])
+            .arg(&obj)
+            .arg("-o")
+            .arg(&exe)
+            .status()
+            .unwrap()
+            .success()
+    );
+    exe
 }

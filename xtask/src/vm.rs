@@ -410,6 +410,19 @@ fn initramfs(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<Pat
         std::fs::copy(Path::new(from).join(lib), root.join(to).join(lib))
             .with_context(|| format!("{from}/{lib} (run `cargo xtask setup`)"))?;
     }
+    if t == Target::X86_64 {
+        // the compat test's i386 workload: the guest has no binutils to build it
+        let obj = work.join("compat32.o");
+        let src = crate::root().join("tests/src/compat32_x86.S");
+        status(Command::new("as").arg("--32").arg(&src).arg("-o").arg(&obj))?;
+        status(
+            Command::new("ld")
+                .args(["-m", "elf_i386"])
+                .arg(&obj)
+                .arg("-o")
+                .arg(root.join("bin/archscope-compat32")),
+        )?;
+    }
     let initrd = work.join("initramfs.cpio.gz");
     let sh = format!(
         "cd '{}' && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 > '{}'",

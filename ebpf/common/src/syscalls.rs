@@ -114,6 +114,9 @@ pub struct ErrnoKey {
 pub struct InFlight {
     /// `full` mode only.
     pub start_ns: u64,
+    /// The cgroup the call was made in: a task moved during a call (the write to
+    /// `cgroup.procs` that moves it) has its call counted where it made it.
+    pub cgroup_id: u64,
     /// The number as keyed in the maps (with `COMPAT_BIT` for 32-bit compat calls).
     pub key_nr: u32,
     /// The entry belongs to this process: a thread id reused by another process never
@@ -225,7 +228,7 @@ impl Loss {
 const _: () = assert!(core::mem::size_of::<SyscallKey>() == 16);
 const _: () = assert!(core::mem::size_of::<SyscallStats>() == 8 * (4 + HIST_BUCKETS));
 const _: () = assert!(core::mem::size_of::<ErrnoKey>() == 16);
-const _: () = assert!(core::mem::size_of::<InFlight>() == 24);
+const _: () = assert!(core::mem::size_of::<InFlight>() == 32);
 const _: () = assert!(core::mem::size_of::<SyscallConfig>() == 24);
 const _: () = assert!(core::mem::size_of::<CompatLayout>() == 16);
 

@@ -1,12 +1,11 @@
 //! Per-cgroup, per-syscall calls, failures by errno and latency, aggregated in per-CPU maps.
 //!
 //! Raw tracepoints: the syscall number and return value are the hooks' own arguments, so
-//! nothing is copied or probe-read. A call is counted once, at exit, where its number
-//! comes from the thread's in-flight entry (raw sys_exit carries none) and its cgroup is
-//! the task's own (a live cgroup, whose keys the agent never deletes). The calls that may
-//! not return on the same thread (the arch table names them) and 32-bit compat calls are
-//! counted at entry instead. The child's return from clone/fork finds no entry and is not
-//! counted: its parent's call was.
+//! nothing is copied or probe-read. A call is counted once, at exit, in the cgroup it was
+//! made in, with its number: both come from the thread's in-flight entry (raw sys_exit
+//! carries no number). The calls that may not return on the same thread (the arch table
+//! names them) and 32-bit compat calls are counted at entry instead. The child's return
+//! from clone/fork finds no entry and is not counted: its parent's call was.
 use archscope_common::{
     COMPAT_BIT, CompatLayout, ErrnoKey, INFLIGHT_COUNTED, INFLIGHT_OPEN, InFlight, Loss,
     SYSCALL_MODE_FULL, SyscallConfig, SyscallKey, SyscallStats, hist_bucket,
@@ -82,9 +81,10 @@ pub fn archscope_sys_enter(ctx: RawTracePointContext) -> i32 {
     } else {
         nr as u32
     };
+    let cgroup_id = crate::cgroup::current_cgroup_id();
     let mut state = INFLIGHT_OPEN;
     if compat || c.enter_counted.contains(&(nr as u32)) {
-        count_call(&ctx, key_nr);
+        count_call(&ctx, cgroup_id, key_nr);
         state |= INFLIGHT_COUNTED;
     }
     let start_ns = if c.mode == SYSCALL_MODE_FULL {
@@ -95,6 +95,7 @@ pub fn archscope_sys_enter(ctx: RawTracePointContext) -> i32 {
     };
     let entry = InFlight {
         start_ns,
+        cgroup_id,
         key_nr,
         tgid: (pid_tgid >> 32) as u32,
         state,
@@ -108,7 +109,7 @@ pub fn archscope_sys_enter(ctx: RawTracePointContext) -> i32 {
                 // Without an entry the exit cannot name the call: count it here.
                 losses::count(Loss::InFlightMapFull);
                 if state & INFLIGHT_COUNTED == 0 {
-                    count_call(&ctx, key_nr);
+                    count_call(&ctx, cgroup_id, key_nr);
                 }
             }
         }
@@ -134,7 +135,7 @@ pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
     }
     unsafe { (*e).state = 0 };
     let key = SyscallKey {
-        cgroup_id: crate::cgroup::current_cgroup_id(),
+        cgroup_id: entry.cgroup_id,
         nr: entry.key_nr,
         _pad: 0,
     };
@@ -185,9 +186,9 @@ pub fn archscope_sys_thread_exit(_ctx: RawTracePointContext) -> i32 {
 
 /// Count one call at entry.
 #[inline(always)]
-fn count_call(ctx: &RawTracePointContext, key_nr: u32) {
+fn count_call(ctx: &RawTracePointContext, cgroup_id: u64, key_nr: u32) {
     let key = SyscallKey {
-        cgroup_id: crate::cgroup::current_cgroup_id(),
+        cgroup_id,
         nr: key_nr,
         _pad: 0,
     };

@@ -23,6 +23,8 @@ const ENV: &[(&str, &str)] = &[
     ("TMPDIR", "/tmp"),
     ("XTASK_AGENT_BIN", "/bin/agent"),
     ("XTASK_WORKLOAD_BIN", "/bin/archscope-workload"),
+    // the i386 workload of the compat test, assembled by xtask (x86_64 guests only)
+    ("XTASK_COMPAT32_BIN", "/bin/archscope-compat32"),
     ("PATH", "/bin"),
     // lets a test skip what takes too long under instruction emulation
     ("XTASK_IN_VM", "1"),
