@@ -4,6 +4,7 @@ mod cross;
 mod dashboards;
 mod dist;
 mod fuzz;
+mod initramfs;
 mod kernel;
 mod kernels;
 mod offline;

@@ -13,14 +13,10 @@ const FEATURES: [&str; 4] = ["syscalls", "tcp", "traffic", "pmu"];
 
 /// The table row for this kernel from the guest's console.
 pub fn observed_row(k: &Kernel, console: &str) -> anyhow::Result<String> {
-    let text = console.replace('\r', "");
-    let json = text
-        .split_once(BEGIN)
-        .and_then(|(_, rest)| rest.split_once(END))
-        .map(|(doc, _)| doc.trim())
+    let json = crate::vm::console_block(console, BEGIN, END)
         .context("the guest printed no `agent check` report")?;
     let report: serde_json::Value =
-        serde_json::from_str(json).context("the guest's `agent check` report")?;
+        serde_json::from_str(&json).context("the guest's `agent check` report")?;
     // not the exact package version: the suites' kernels move on
     let mut cells = vec![
         k.arch.goarch().to_string(),

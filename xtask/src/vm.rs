@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 
 use crate::cross::{self, Target};
 use crate::kernels::{self, Kernel};
-use crate::{root, status};
+use crate::root;
 
 /// A guest that hangs (kernel panic, a test stuck) must not hang CI.
 const QEMU_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -61,7 +61,7 @@ pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::
     cmd.extend(args.iter().map(String::as_str));
     std::fs::create_dir_all(work.join("root/etc"))?;
     std::fs::write(work.join("root/etc/xtask-bench"), cmd.join("\n"))?;
-    let initrd = initramfs(&work, t, &built)?;
+    let initrd = crate::initramfs::build(&work, t, &built)?;
     let mut qemu = qemu_command(t, &kernel, &initrd, None)?;
     eprintln!(
         "vm-bench: booting {} to run `agent {}`",
@@ -73,14 +73,10 @@ pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::
     if timed_out {
         bail!("vm-bench {name}: qemu killed after {QEMU_TIMEOUT:?}");
     }
-    let text = console.replace('\r', "");
-    let json = text
-        .split_once(BENCH_BEGIN)
-        .and_then(|(_, rest)| rest.split_once(BENCH_END))
-        .map(|(doc, _)| doc.trim())
+    let json = console_block(&console, BENCH_BEGIN, BENCH_END)
         .context("the guest printed no results document (see the console log)")?;
     let doc: serde_json::Value =
-        serde_json::from_str(json).context("the guest's results document")?;
+        serde_json::from_str(&json).context("the guest's results document")?;
     std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")?;
     eprintln!(
         "vm-bench {name}: {} benchmarks written to {} (console log: {})",
@@ -89,6 +85,14 @@ pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::
         work.join("console.log").display()
     );
     Ok(())
+}
+
+/// What the guest printed between two marker lines on its console.
+pub fn console_block(console: &str, begin: &str, end: &str) -> Option<String> {
+    let text = console.replace('\r', "");
+    text.split_once(begin)
+        .and_then(|(_, rest)| rest.split_once(end))
+        .map(|(block, _)| block.trim().to_string())
 }
 
 /// The qemu command line; `icount_tests` (arm64 only) boots one CPU under `-icount
@@ -176,7 +180,7 @@ pub fn run(t: Target, kernel: Option<&str>, icount: bool) -> anyhow::Result<()> 
     // per clone, unlike the shared cache: two clones' runs must not clear each other's
     let work = crate::target_dir().join(format!("vm-test-{}", t.goarch()));
     let _ = std::fs::remove_dir_all(&work);
-    let initrd = initramfs(&work, t, &built)?;
+    let initrd = crate::initramfs::build(&work, t, &built)?;
     eprintln!("vm-test: built in {:.0} s", started.elapsed().as_secs_f64());
     let mut failed_kernels = Vec::new();
     for (k, image) in chosen.iter().zip(&images) {
@@ -353,84 +357,6 @@ pub fn cache_dir() -> PathBuf {
 pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
     let o = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
-/// The guest's root: `archscope-vm-init` as /init, the agent and the tests crate's other
-/// binaries in /bin, the test executables in /tests (and glibc for arm64's dynamic
-/// binaries), as a gzip'd cpio.
-fn initramfs(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<PathBuf> {
-    let root = work.join("root");
-    for d in ["bin", "lib", "tests", "tmp", "sys", "proc", "dev"] {
-        std::fs::create_dir_all(root.join(d))?;
-    }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
-    std::fs::create_dir_all(root.join("etc"))?;
-    // the guest's clock where it has no RTC (read by archscope-vm-init)
-    std::fs::write(root.join("etc/xtask-time"), now.as_secs().to_string())?;
-    // as on any host: without it `localhost` goes to DNS, and there is none
-    std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n")?;
-    let mut files = Vec::new();
-    for exe in &built.bins {
-        let name = exe.file_name().context("binary name")?;
-        let to = match name.to_str() {
-            Some("archscope-vm-init") => root.join("init"),
-            _ => root.join("bin").join(name),
-        };
-        files.push((exe.clone(), to));
-    }
-    if !files.iter().any(|(_, to)| to.ends_with("init")) {
-        bail!("archscope-vm-init was not built");
-    }
-    for exe in &built.tests {
-        let name = exe.file_name().context("test executable name")?;
-        files.push((exe.clone(), root.join("tests").join(name)));
-    }
-    for (from, to) in &files {
-        std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
-    }
-    status(Command::new("llvm-strip-22").args(files.iter().map(|(_, to)| to)))?;
-    // glibc for the dynamic binaries, where their loader looks for it
-    let libs: &[(&str, &str, &str)] = match t {
-        Target::Aarch64 => &[
-            ("/usr/aarch64-linux-gnu/lib", "lib", "ld-linux-aarch64.so.1"),
-            ("/usr/aarch64-linux-gnu/lib", "lib", "libc.so.6"),
-            ("/usr/aarch64-linux-gnu/lib", "lib", "libgcc_s.so.1"),
-            ("/usr/aarch64-linux-gnu/lib", "lib", "libm.so.6"),
-        ],
-        Target::X86_64 => &[
-            ("/lib64", "lib64", "ld-linux-x86-64.so.2"),
-            ("/lib/x86_64-linux-gnu", "lib", "libc.so.6"),
-            ("/lib/x86_64-linux-gnu", "lib", "libgcc_s.so.1"),
-            ("/lib/x86_64-linux-gnu", "lib", "libm.so.6"),
-        ],
-        Target::Loongarch64 => &[], // static musl
-    };
-    for (from, to, lib) in libs {
-        std::fs::create_dir_all(root.join(to))?;
-        std::fs::copy(Path::new(from).join(lib), root.join(to).join(lib))
-            .with_context(|| format!("{from}/{lib} (run `cargo xtask setup`)"))?;
-    }
-    if t == Target::X86_64 {
-        // the compat test's i386 workload: the guest has no binutils to build it
-        let obj = work.join("compat32.o");
-        let src = crate::root().join("tests/src/compat32_x86.S");
-        status(Command::new("as").arg("--32").arg(&src).arg("-o").arg(&obj))?;
-        status(
-            Command::new("ld")
-                .args(["-m", "elf_i386"])
-                .arg(&obj)
-                .arg("-o")
-                .arg(root.join("bin/archscope-compat32")),
-        )?;
-    }
-    let initrd = work.join("initramfs.cpio.gz");
-    let sh = format!(
-        "cd '{}' && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 > '{}'",
-        root.display(),
-        initrd.display()
-    );
-    status(Command::new("sh").args(["-c", &sh]))?;
-    Ok(initrd)
 }
 
 #[cfg(test)]
