@@ -208,5 +208,5 @@ fn stats_slot(key: &PmuKey) -> Option<*mut PmuValue> {
         enabled: 0,
         running: 0,
     };
-    crate::maps::slot(&PMU_STATS, key, &zero)
+    crate::maps::slot(&PMU_STATS, key, || zero)
 }

@@ -139,8 +139,7 @@ pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
         nr: entry.key_nr,
         _pad: 0,
     };
-    let zero = SyscallStats::ZERO;
-    let Some(s) = crate::maps::slot(&SYSCALL_STATS, &key, &zero) else {
+    let Some(s) = crate::maps::slot(&SYSCALL_STATS, &key, || SyscallStats::ZERO) else {
         losses::count_and_log(&ctx, Loss::StatsMapFull);
         return 0;
     };
@@ -165,8 +164,7 @@ pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
                 nr: entry.key_nr,
                 errno: (-ret) as u32,
             };
-            let zero = 0u64;
-            match crate::maps::slot(&SYSCALL_ERRNOS, &ekey, &zero) {
+            match crate::maps::slot(&SYSCALL_ERRNOS, &ekey, || 0u64) {
                 Some(p) => *p += 1,
                 None => losses::count_and_log(&ctx, Loss::ErrnoMapFull),
             }
@@ -192,8 +190,7 @@ fn count_call(ctx: &RawTracePointContext, cgroup_id: u64, key_nr: u32) {
         nr: key_nr,
         _pad: 0,
     };
-    let zero = SyscallStats::ZERO;
-    match crate::maps::slot(&SYSCALL_STATS, &key, &zero) {
+    match crate::maps::slot(&SYSCALL_STATS, &key, || SyscallStats::ZERO) {
         // SAFETY: as in the exit program.
         Some(s) => unsafe { (*s).calls += 1 },
         None => losses::count_and_log(ctx, Loss::StatsMapFull),

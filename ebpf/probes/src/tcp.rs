@@ -87,7 +87,7 @@ fn stats_of(ctx: &TracePointContext, cgroup_id: u64) -> Option<*mut TcpStats> {
     let p = TCP_ZERO
         .get_ptr(0)
         // SAFETY: a value of a live map, valid while the program runs.
-        .and_then(|zero| crate::maps::slot(&TCP_STATS, &cgroup_id, unsafe { &*zero }));
+        .and_then(|zero| crate::maps::slot_from(&TCP_STATS, &cgroup_id, unsafe { &*zero }));
     if p.is_none() {
         losses::count_and_log(ctx, Loss::NetMapFull);
     }

@@ -72,8 +72,7 @@ fn try_count(ctx: &SkBuffContext, egress: bool) -> Result<(), i64> {
     let packets = if gso_segs > 1 { gso_segs as u64 } else { 1 };
     // SAFETY: the helper takes the program's context.
     let cgroup_id = unsafe { bpf_skb_cgroup_id(skb) };
-    let zero = Traffic::default();
-    let Some(t) = crate::maps::slot(&NET_TRAFFIC, &cgroup_id, &zero) else {
+    let Some(t) = crate::maps::slot(&NET_TRAFFIC, &cgroup_id, Traffic::default) else {
         losses::count(Loss::NetMapFull);
         return Ok(());
     };
