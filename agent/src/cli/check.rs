@@ -200,18 +200,8 @@ pub fn build(cfg: &Config) -> Report {
         .map(|&f| FeatureReport {
             name: f.name(),
             up: probes.feature_up(f),
-            reason: if probes.feature_up(f) {
-                None
-            } else if probes.switched_off(f) {
-                Some(crate::probes::OFF_BY_CONFIG.to_string())
-            } else {
-                probes
-                    .status
-                    .iter()
-                    .zip(crate::probes::PROGRAMS)
-                    .find(|(s, p)| p.feature == f && p.required && s.result.is_err())
-                    .and_then(|(s, _)| s.result.clone().err())
-            },
+            // the first required program's reason (or "switched off …")
+            reason: probes.failed_required(f).next().map(|(_, e)| e.to_string()),
         })
         .collect();
     let programs = probes

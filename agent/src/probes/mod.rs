@@ -328,13 +328,20 @@ impl Probes {
         })
     }
 
-    /// Required programs that failed, with why: what keeps the feature off.
-    pub fn blockers(&self, f: Feature) -> Vec<String> {
+    /// Required programs of `f` that failed, with why: what keeps the feature off (a
+    /// feature switched off in the configuration says so here too).
+    pub fn failed_required(&self, f: Feature) -> impl Iterator<Item = (&'static str, &str)> {
         PROGRAMS
             .iter()
             .zip(&self.status)
-            .filter(|(p, _)| p.feature == f && p.required)
-            .filter_map(|(p, s)| s.result.as_ref().err().map(|e| format!("{}: {e}", p.name)))
+            .filter(move |(p, _)| p.feature == f && p.required)
+            .filter_map(|(p, s)| s.result.as_ref().err().map(|e| (p.name, e.as_str())))
+    }
+
+    /// `program: reason` for each of [`Probes::failed_required`].
+    pub fn blockers(&self, f: Feature) -> Vec<String> {
+        self.failed_required(f)
+            .map(|(name, e)| format!("{name}: {e}"))
             .collect()
     }
 
