@@ -120,34 +120,35 @@ pub fn build(t: Target) -> anyhow::Result<Built> {
     c.args(["build", "--release", "--target", t.triple()])
         .args(["-p", "archscope-agent"]);
     Ok(Built {
-        bins: executables(&mut c, false)?,
+        bins: executables(&mut c)?,
         tests: Vec::new(),
     })
 }
 
 /// Build `agent`, the tests crate's binaries and the [`VM_TESTS`] executables with the
-/// `vm` profile, for `vm-test`.
+/// `vm` profile, for `vm-test`, in one cargo command: one feature resolution, so no
+/// dependency is compiled twice with two feature sets.
 /// x86_64 guests boot the host's own debug build, which the host's test stage has
 /// already made: nothing is compiled twice.
 pub fn build_for_vm(t: Target) -> anyhow::Result<Built> {
-    let profile: &[&str] = match t {
-        Target::X86_64 => &[],
-        _ => &["--profile", "vm", "--target", t.triple()],
+    let mut c = t.cargo()?;
+    c.arg("build");
+    match t {
+        // the host's test stage selects the whole workspace; the same selection here
+        // finds its artifacts as they are
+        Target::X86_64 => c.args(["--workspace", "--exclude", "archscope-probes"]),
+        _ => c.args(["--profile", "vm", "--target", t.triple()]).args([
+            "-p",
+            "archscope-agent",
+            "-p",
+            "archscope-tests",
+        ]),
     };
-    let mut c = t.cargo()?;
-    c.arg("build")
-        .args(profile)
-        .args(["-p", "archscope-agent", "-p", "archscope-tests", "--bins"]);
-    let bins = executables(&mut c, false)?;
-    let mut c = t.cargo()?;
-    c.args(["test", "--no-run"])
-        .args(profile)
-        // the library's unit tests and the integration tests; the binaries have none
-        .args(["-p", "archscope-tests", "--lib"]);
+    c.arg("--bins");
     for name in VM_TESTS {
         c.args(["--test", name]);
     }
-    let tests = executables(&mut c, true)?;
+    let (bins, tests) = artifacts(&mut c)?;
     Ok(Built { bins, tests })
 }
 
@@ -157,16 +158,21 @@ pub fn build_agent_and_init(t: Target) -> anyhow::Result<Built> {
     c.args(["build", "--release", "--target", t.triple()])
         .args(["-p", "archscope-agent", "-p", "archscope-tests"])
         .args(["--bin", "agent", "--bin", "archscope-vm-init"]);
-    let bins = executables(&mut c, false)?;
+    let bins = executables(&mut c)?;
     Ok(Built {
         bins,
         tests: Vec::new(),
     })
 }
 
-/// Run a cargo build; the executables it names in its compiler-artifact messages, of test
-/// targets or of the others.
-fn executables(c: &mut Command, test: bool) -> anyhow::Result<Vec<PathBuf>> {
+/// Run a cargo build; the executables it names, but those of test targets.
+fn executables(c: &mut Command) -> anyhow::Result<Vec<PathBuf>> {
+    Ok(artifacts(c)?.0)
+}
+
+/// Run a cargo build; the executables it names in its compiler-artifact messages: those of
+/// the other targets, and those of test targets.
+fn artifacts(c: &mut Command) -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     c.arg("--message-format=json-render-diagnostics");
     let out = c
         .stderr(std::process::Stdio::inherit())
@@ -175,17 +181,21 @@ fn executables(c: &mut Command, test: bool) -> anyhow::Result<Vec<PathBuf>> {
     if !out.status.success() {
         bail!("{c:?} failed ({})", out.status);
     }
-    let mut exes = Vec::new();
+    let (mut bins, mut tests) = (Vec::new(), Vec::new());
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if msg["reason"] == "compiler-artifact"
-            && msg["profile"]["test"] == test
             && let Some(exe) = msg["executable"].as_str()
         {
-            exes.push(PathBuf::from(exe));
+            let into = if msg["profile"]["test"] == true {
+                &mut tests
+            } else {
+                &mut bins
+            };
+            into.push(PathBuf::from(exe));
         }
     }
-    Ok(exes)
+    Ok((bins, tests))
 }

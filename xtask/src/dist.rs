@@ -136,6 +136,9 @@ pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 /// The eBPF object the host build embedded (the same object serves every architecture).
 pub fn ebpf_object() -> anyhow::Result<PathBuf> {
+    if let Some(object) = crate::ebpf::shared() {
+        return Ok(object);
+    }
     status(cargo().args(["build", "-p", "archscope-agent"]))?;
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
     let build = target_dir().join("debug/build");

@@ -20,7 +20,25 @@ pub struct Kernel {
     pub in_ci: bool,
     /// Who runs this kernel (for the support table).
     pub stands_for: &'static str,
+    /// The test binaries whose subject this kernel is (`None`: every one of
+    /// [`crate::cross::VM_TESTS`]). An arch's first kernel runs them all; a further kernel
+    /// of the same arch runs those that depend on the kernel, not on the arch.
+    pub tests: Option<&'static [&'static str]>,
 }
+
+/// What differs between kernels of one arch: hooks, BTF layouts, the verifier, map types,
+/// cgroups, perf events. The others (`bench`, `otlp`: user space) depend on the arch only.
+pub const KERNEL_FACING: &[&str] = &[
+    "cgroup_v1",
+    "churn",
+    "cli",
+    "compat",
+    "faults",
+    "network",
+    "pmu",
+    "syscall_modes",
+    "syscalls",
+];
 
 #[derive(Debug)]
 pub enum Source {
@@ -44,6 +62,7 @@ pub const MATRIX: &[Kernel] = &[
             meta: "linux-image-amd64",
         },
         in_ci: true,
+        tests: Some(KERNEL_FACING),
         stands_for: "Debian 11, openEuler 22.03 LTS and UOS (5.10)",
     },
     Kernel {
@@ -54,6 +73,7 @@ pub const MATRIX: &[Kernel] = &[
             meta: "linux-image-arm64:arm64",
         },
         in_ci: true,
+        tests: None,
         stands_for: "Debian 12 (6.1)",
     },
     Kernel {
@@ -64,6 +84,7 @@ pub const MATRIX: &[Kernel] = &[
             meta: "linux-image-arm64:arm64",
         },
         in_ci: true,
+        tests: Some(KERNEL_FACING),
         stands_for: "Debian 11, openEuler 22.03 LTS and UOS on Kunpeng and Phytium (5.10)",
     },
     Kernel {
@@ -71,6 +92,7 @@ pub const MATRIX: &[Kernel] = &[
         name: "6.12",
         source: Source::LoongarchSource { smp: true },
         in_ci: true,
+        tests: None,
         stands_for: "Loongson 3A5000/3A6000 (6.12, one CPU)",
     },
     Kernel {
@@ -78,6 +100,7 @@ pub const MATRIX: &[Kernel] = &[
         name: "6.12-up",
         source: Source::LoongarchSource { smp: false },
         in_ci: false,
+        tests: None,
         stands_for: "a uniprocessor kernel (CONFIG_SMP=n)",
     },
 ];
@@ -332,5 +355,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "no kernel `4.19` for amd64 (kernels: 5.10, or all)");
+    }
+
+    #[test]
+    fn test_selections_name_vm_tests_and_arch_defaults_run_all() {
+        for t in KERNEL_FACING {
+            assert!(
+                crate::cross::VM_TESTS.contains(t),
+                "{t} is not built for guests"
+            );
+        }
+        // the arch-only tests run on each guest arch's default kernel
+        for arch in [Target::Aarch64, Target::Loongarch64] {
+            assert!(select(arch, None).unwrap()[0].tests.is_none(), "{arch:?}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod cross;
 mod dashboards;
 mod dist;
+mod ebpf;
 mod fuzz;
 mod initramfs;
 mod kernel;

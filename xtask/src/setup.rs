@@ -70,7 +70,7 @@ const ZIGLANG: &str = "ziglang==0.17.1";
 const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
-const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
+pub const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
 
 /// `verbose`: say what is already there too.
 pub fn run(verbose: bool) -> anyhow::Result<()> {

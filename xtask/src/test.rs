@@ -7,11 +7,11 @@ use crate::{cargo, status, target_dir};
 
 pub fn run() -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut times = Vec::new();
-    let result = steps(&mut times);
+    let mut stages = Stages::default();
+    let result = steps(&mut stages);
     // the time of every stage, passed or not: CI has 90 minutes, the project aims at 40
     eprintln!("xtask test: stage times");
-    for (name, d) in &times {
+    for (name, d) in &stages.times {
         eprintln!("  {:>6.0} s  {name}", d.as_secs_f64());
     }
     eprintln!("  {:>6.0} s  in all", started.elapsed().as_secs_f64());
@@ -20,48 +20,75 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn steps(times: &mut Vec<(String, Duration)>) -> anyhow::Result<()> {
-    let mut step = |name: &str, cmd: &mut std::process::Command| {
+/// Runs the stages in order and keeps the time of each.
+#[derive(Default)]
+struct Stages {
+    times: Vec<(String, Duration)>,
+}
+
+impl Stages {
+    fn call(&mut self, name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+        eprintln!("==> {name}");
         let t = Instant::now();
-        let r = step(name, cmd);
-        times.push((name.to_string(), t.elapsed()));
-        r
-    };
-    step(
+        let r = f();
+        self.times.push((name.to_string(), t.elapsed()));
+        r.map_err(|e| anyhow::anyhow!("{name} failed: {e:#}"))
+    }
+
+    fn step(&mut self, name: &str, cmd: &mut std::process::Command) -> anyhow::Result<()> {
+        self.call(name, || status(cmd))
+    }
+}
+
+fn steps(stages: &mut Stages) -> anyhow::Result<()> {
+    stages.step(
         "formatting",
         cargo().args(["fmt", "--all", "--", "--check"]),
     )?;
-    step(
+    // one eBPF object for every build below (each would otherwise make its own)
+    stages.call("eBPF object, built once for every stage", || {
+        let object = crate::ebpf::build_shared()?;
+        eprintln!("eBPF object: {}", object.display());
+        Ok(())
+    })?;
+    // Every host stage selects the same packages (the workspace but the eBPF crate), so
+    // each dependency is resolved with one feature set and compiled once for all of them.
+    let workspace = ["--workspace", "--exclude", "archscope-probes"];
+    stages.step(
         "lints",
-        cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]),
+        cargo()
+            .arg("clippy")
+            .args(workspace)
+            .args(["--all-targets", "--", "-D", "warnings"]),
     )?;
-    step(
+    stages.step(
+        "build (agent, tools, tests)",
+        cargo()
+            .arg("build")
+            .args(workspace)
+            .args(["--bins", "--tests"]),
+    )?;
+    stages.step(
         "unit tests",
-        cargo().args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "archscope-tests",
-            "--exclude",
-            "archscope-probes",
-        ]),
+        cargo()
+            .arg("test")
+            .args(workspace)
+            .args(["--lib", "--bins"]),
     )?;
     // The integration tests load programs into the running kernel: root (or CAP_BPF +
     // CAP_PERFMON) required.
-    step(
-        "build agent",
-        cargo().args(["build", "-p", "archscope-agent"]),
-    )?;
     let agent = target_dir().join("debug/agent");
-    step(
+    stages.step(
         "kernel integration tests",
         cargo()
-            .args(["test", "--no-fail-fast", "-p", "archscope-tests"])
+            .arg("test")
+            .args(workspace)
+            .args(["--test", "*", "--no-fail-fast"])
             .env("XTASK_AGENT_BIN", &agent),
     )?;
     // each parser of host and user text under libFuzzer from its seeds, briefly
     // (`cargo xtask fuzz` runs each for ten minutes)
-    step(
+    stages.step(
         "fuzzing (20 s per target)",
         std::process::Command::new(std::env::current_exe()?).args([
             "fuzz",
@@ -70,17 +97,17 @@ fn steps(times: &mut Vec<(String, Duration)>) -> anyhow::Result<()> {
             "20",
         ]),
     )?;
-    step(
+    stages.step(
         "kernel integration tests on x86_64 guests (qemu, TCG)",
         std::process::Command::new(std::env::current_exe()?)
             .args(["vm-test", "x86_64", "--kernel", "all"]),
     )?;
-    step(
+    stages.step(
         "kernel integration tests on arm64 guests (qemu; then one CPU under -icount)",
         std::process::Command::new(std::env::current_exe()?)
             .args(["vm-test", "arm64", "--kernel", "all", "--icount"]),
     )?;
-    step(
+    stages.step(
         "kernel integration tests on loongarch64 guests (qemu)",
         std::process::Command::new(std::env::current_exe()?).args([
             "vm-test",
@@ -91,7 +118,7 @@ fn steps(times: &mut Vec<(String, Duration)>) -> anyhow::Result<()> {
     )?;
     // a full release build from the vendored bundle: its own command, `cargo xtask
     // test-offline`, so it can be run (and timed) alone
-    step(
+    stages.step(
         "offline bundle build (no network, no eBPF toolchain)",
         std::process::Command::new(std::env::current_exe()?).arg("test-offline"),
     )?;

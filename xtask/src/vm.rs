@@ -62,7 +62,7 @@ pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::
     std::fs::create_dir_all(work.join("root/etc"))?;
     std::fs::write(work.join("root/etc/xtask-bench"), cmd.join("\n"))?;
     let initrd = crate::initramfs::build(&work, t, &built)?;
-    let mut qemu = qemu_command(t, &kernel, &initrd, None)?;
+    let mut qemu = qemu_command(t, &kernel, &initrd, None, false)?;
     eprintln!(
         "vm-bench: booting {} to run `agent {}`",
         kernel.display(),
@@ -95,27 +95,26 @@ pub fn console_block(console: &str, begin: &str, end: &str) -> Option<String> {
         .map(|(block, _)| block.trim().to_string())
 }
 
-/// The qemu command line; `icount_tests` (arm64 only) boots one CPU under `-icount
-/// shift=0` and runs only the test binaries with that name.
+/// The qemu command line. `only`: run just these test binaries (all when `None`);
+/// `icount` (arm64 only) boots one CPU under `-icount shift=0`.
 fn qemu_command(
     t: Target,
     kernel: &Path,
     initrd: &Path,
-    icount_tests: Option<&str>,
+    only: Option<&[&str]>,
+    icount: bool,
 ) -> anyhow::Result<Command> {
+    let select = only.map_or_else(String::new, |o| format!(" archscope.tests={}", o.join(",")));
     let mut qemu = match t {
         Target::Aarch64 => {
             let mut c = Command::new("qemu-system-aarch64");
             c.args(["-M", "virt", "-cpu", "max", "-m", "1024"]);
-            let mut append = "console=ttyAMA0 rdinit=/init quiet".to_string();
-            match icount_tests {
-                Some(tests) => {
-                    c.args(["-smp", "1", "-icount", "shift=0"]);
-                    append.push_str(&format!(" archscope.tests={tests} archscope.icount=1"));
-                }
-                None => {
-                    c.args(["-smp", "2"]);
-                }
+            let mut append = format!("console=ttyAMA0 rdinit=/init quiet{select}");
+            if icount {
+                c.args(["-smp", "1", "-icount", "shift=0"]);
+                append.push_str(" archscope.icount=1");
+            } else {
+                c.args(["-smp", "2"]);
             }
             c.arg("-kernel")
                 .arg(kernel)
@@ -134,7 +133,7 @@ fn qemu_command(
                 .arg("-initrd")
                 .arg(initrd)
                 .arg("-append")
-                .arg("console=ttyS0 rdinit=/init quiet");
+                .arg(format!("console=ttyS0 rdinit=/init quiet{select}"));
             c
         }
         Target::Loongarch64 => {
@@ -144,6 +143,9 @@ fn qemu_command(
                     "{} is {size} bytes, over the 64 MiB initrd window of qemu-virt72.dts",
                     initrd.display()
                 );
+            }
+            if only.is_some() {
+                bail!("the LoongArch guest's command line is built in: it runs every test binary");
             }
             // -m 1024 and -smp 1 are what the built-in device tree describes.
             let mut c = Command::new("qemu-system-loongarch64");
@@ -213,18 +215,18 @@ fn boot(
     work: &Path,
     built: &cross::Built,
 ) -> anyhow::Result<bool> {
-    let mut qemu = qemu_command(t, image, initrd, None)?;
+    let mut qemu = qemu_command(t, image, initrd, k.tests, false)?;
+    let binaries = count_selected(built, k.tests);
     eprintln!(
-        "vm-test: booting {} (as on {}; {} test binaries)",
+        "vm-test: booting {} (as on {}; {binaries} test binaries)",
         image.display(),
         k.stands_for,
-        built.tests.len()
     );
     let booted = Instant::now();
     let (console, timed_out) = run_qemu(&mut qemu)?;
     let log = work.join(format!("console-{}.log", k.name));
     std::fs::write(&log, console.as_bytes())?;
-    let (passed, failed) = tally(&console, built.tests.len());
+    let (passed, failed) = tally(&console, binaries);
     let name = format!("{} {}", t.goarch(), k.name);
     println!("vm-test {name}: {passed} passed, {failed} failed");
     eprintln!(
@@ -257,16 +259,10 @@ fn icount_boot(
     built: &cross::Built,
 ) -> anyhow::Result<()> {
     const TESTS: &str = "pmu";
-    let n = built
-        .tests
-        .iter()
-        .filter(|e| {
-            e.file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{TESTS}-")))
-        })
-        .count();
+    let n = count_selected(built, Some(&[TESTS]));
     let booted = Instant::now();
-    let (console, timed_out) = run_qemu(&mut qemu_command(t, kernel, initrd, Some(TESTS))?)?;
+    let (console, timed_out) =
+        run_qemu(&mut qemu_command(t, kernel, initrd, Some(&[TESTS]), true)?)?;
     let log = work.join("console-icount.log");
     std::fs::write(&log, console.as_bytes())?;
     let (passed, failed) = tally(&console, n);
@@ -280,6 +276,24 @@ fn icount_boot(
         bail!("vm-test arm64 (icount) failed");
     }
     Ok(())
+}
+
+/// How many of the built test executables (named `<test>-<hash>`) a boot that runs `only`
+/// these runs.
+fn count_selected(built: &cross::Built, only: Option<&[&str]>) -> usize {
+    built
+        .tests
+        .iter()
+        .filter(|e| {
+            let name = e.file_name().map(|f| f.to_string_lossy().into_owned());
+            only.is_none_or(|o| {
+                o.iter().any(|t| {
+                    name.as_ref()
+                        .is_some_and(|n| n.starts_with(&format!("{t}-")))
+                })
+            })
+        })
+        .count()
 }
 
 /// Run qemu, echoing the console as it comes; kill it at QEMU_TIMEOUT. Returns the console

@@ -72,7 +72,7 @@ fn main() {
         }
         power_off();
     }
-    // xtask's extra boots pass `archscope.tests=<prefix>` (run only those test binaries)
+    // xtask's boots may pass `archscope.tests=<test>,<test>…` (run only those test binaries)
     // and `archscope.icount=1` (qemu counts instructions: the PMU tests expect IPC 1).
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     let param = |k: &str| {
@@ -89,11 +89,13 @@ fn main() {
     let mut tests: Vec<PathBuf> = std::fs::read_dir("/tests")
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    // test executables are named `<test>-<hash>`
+    // test executables are named `<test>-<hash>`; `only` is a comma-separated list of tests
     tests.retain(|t| {
-        only.as_deref().is_none_or(|p| {
-            t.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{p}-")))
+        only.as_deref().is_none_or(|list| {
+            list.split(',').any(|p| {
+                t.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{p}-")))
+            })
         })
     });
     tests.sort();
