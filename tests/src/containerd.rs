@@ -142,33 +142,60 @@ pub struct Container<'a> {
 
 impl<'a> Container<'a> {
     pub fn start(containerd: &'a Containerd, rootfs: &Path, workload: &[&str]) -> Container<'a> {
-        let uid = "0c9a7f2e-1b3d-4c5e-8f6a-7b8c9d0e1f2a";
-        let id = format!(
-            "{:064x}",
-            std::process::id() as u128 * 0x2545_f491_4f6c_dd1d
-        );
-        let cgroup = format!("kubepods/burstable/pod{uid}/{id}");
-        let root = rootfs.display().to_string();
-        let uid_label = format!("io.kubernetes.pod.uid={uid}");
-        let mut args = vec!["run", "-d", "--cgroup", &cgroup];
-        for l in [
-            "io.kubernetes.pod.name=web-7d9f",
-            "io.kubernetes.pod.namespace=shop",
-            "io.kubernetes.container.name=app",
-            &uid_label,
-        ] {
-            args.extend(["--label", l]);
-        }
-        args.extend(["--rootfs", &root, &id]);
-        args.extend(["/archscope-workload", "-"]);
-        args.extend(workload);
-        let out = containerd.ctr(&args);
+        Container::start_nth(containerd, rootfs, 0, workload)
+    }
+
+    /// The same, the `n`th of this test process's containers (each has its own id).
+    pub fn start_nth(
+        containerd: &'a Containerd,
+        rootfs: &Path,
+        n: u32,
+        workload: &[&str],
+    ) -> Container<'a> {
+        let id = Container::nth_id(n);
+        let args = Container::run_args(rootfs, &id, workload);
+        let out = containerd.ctr(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(
             out.status.success(),
             "ctr run: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         Container { containerd, id }
+    }
+
+    /// The id of this test process's `n`th container.
+    pub fn nth_id(n: u32) -> String {
+        format!(
+            "{:064x}",
+            (std::process::id() as u128 * 0x2545_f491_4f6c_dd1d).wrapping_add(n as u128 * 0x9e37)
+        )
+    }
+
+    /// `ctr` arguments that run container `id` detached (`run -d`); put `--rm` first and
+    /// drop `-d` for a container removed when its workload exits.
+    pub fn run_args(rootfs: &Path, id: &str, workload: &[&str]) -> Vec<String> {
+        let uid = "0c9a7f2e-1b3d-4c5e-8f6a-7b8c9d0e1f2a";
+        let cgroup = format!("kubepods/burstable/pod{uid}/{id}");
+        let mut args: Vec<String> = ["run", "-d", "--cgroup", &cgroup]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for l in [
+            "io.kubernetes.pod.name=web-7d9f",
+            "io.kubernetes.pod.namespace=shop",
+            "io.kubernetes.container.name=app",
+            &format!("io.kubernetes.pod.uid={uid}"),
+        ] {
+            args.extend(["--label".to_string(), l.to_string()]);
+        }
+        args.extend([
+            "--rootfs".to_string(),
+            rootfs.display().to_string(),
+            id.to_string(),
+        ]);
+        args.extend(["/archscope-workload", "-"].iter().map(|s| s.to_string()));
+        args.extend(workload.iter().map(|s| s.to_string()));
+        args
     }
 }
 

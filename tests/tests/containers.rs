@@ -86,25 +86,24 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
     let value = |m: &Metrics, s: &str| {
         series_for(m, &cid, s).map_or(0.0, |l| l["value"].parse::<f64>().unwrap())
     };
+    // Labels from the first scrape: the first scrape that shows the container's series
+    // already names its pod (the snapshot looks the new container up), and every scrape
+    // after shows the one label set, until the series retire.
+    let mut seen = LabelSets::default();
     let deadline = Instant::now() + Duration::from_secs(30);
     let before = loop {
         let m = agent.metrics();
-        // The names arrive with the metadata refresh that the first sight of the unknown
-        // container triggers.
-        if m.find(
-            "archscope_syscalls_total",
-            &[("container_id", &cid), ("pod", "web-7d9f")],
-        )
-        .next()
-        .is_some()
-        {
+        seen.add(&m, &cid);
+        if let Some(first) = seen.sets.first() {
+            assert_eq!(
+                first.get("pod").map(String::as_str),
+                Some("web-7d9f"),
+                "the first scrape with the container's series lacks its labels: {first:?}"
+            );
             break m;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no labelled series for the container"
-        );
-        std::thread::sleep(Duration::from_millis(300));
+        assert!(Instant::now() < deadline, "no series for the container");
+        std::thread::sleep(Duration::from_millis(100));
     };
     assert!(
         containerd
@@ -115,6 +114,7 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let labels = loop {
         let m = agent.metrics();
+        seen.add(&m, &cid);
         if value(&m, "openat") - value(&before, "openat") >= 500.0 {
             assert_eq!(value(&m, "getppid") - value(&before, "getppid"), 1000.0);
             assert_eq!(value(&m, "openat") - value(&before, "openat"), 500.0);
@@ -159,8 +159,19 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
             .success()
     );
     let gone_at = Instant::now();
+    let last = value(&agent.metrics(), "getppid");
     loop {
         let m = agent.metrics();
+        seen.add(&m, &cid);
+        // nor under the cgroup's bare id once its directory is gone
+        let bare = m
+            .find("archscope_syscalls_total", &[("syscall", "getppid")])
+            .filter(|s| s.labels.get("cgroup").is_some_and(|c| c.starts_with("id:")))
+            .find(|s| s.value == last);
+        assert!(
+            bare.is_none(),
+            "the container's series under its id: {bare:?}"
+        );
         if series_for(&m, &cid, "getppid").is_none() {
             break;
         }
@@ -174,6 +185,33 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
         gone_at.elapsed() >= Duration::from_secs(1),
         "series dropped before the grace period"
     );
+    assert_eq!(
+        seen.sets.len(),
+        1,
+        "the container's series changed labels: {:?}",
+        seen.sets
+    );
+}
+
+/// The distinct identity label sets a container's series were seen with, in order.
+#[derive(Default)]
+struct LabelSets {
+    sets: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+impl LabelSets {
+    fn add(&mut self, m: &Metrics, container_id: &str) {
+        for s in m.find(
+            "archscope_syscalls_total",
+            &[("container_id", container_id)],
+        ) {
+            let mut identity = s.labels.clone();
+            identity.remove("syscall");
+            if !self.sets.contains(&identity) {
+                self.sets.push(identity);
+            }
+        }
+    }
 }
 
 /// containerd stops and comes back: the agent keeps counting, labels a container it has
@@ -231,4 +269,78 @@ fn containerd_outage_and_recovery() {
     assert_eq!(up(&m), Some(1.0));
     // the outage's container is still counted, unchanged
     assert_eq!(series_for(&m, &id, "getppid").unwrap()["value"], "1000");
+}
+
+/// A container whose series first show while containerd is down is counted under its
+/// path's labels; when containerd is back its series gain the pod's labels once, that
+/// change is counted, and they never lose them again.
+#[test]
+fn a_container_met_during_an_outage_gains_its_labels_once() {
+    let Some(mut containerd) = Containerd::start() else {
+        return;
+    };
+    let root = rootfs(&containerd.dir);
+    // not a `Container`: containerd stops and restarts under it
+    let id = Container::nth_id(1);
+    let args = Container::run_args(&root, &id, &["on-signal", "1000", "0"]);
+    let out = containerd.ctr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tasks = containerd.ctr(&["task", "ls"]);
+    let pid: i32 = String::from_utf8_lossy(&tasks.stdout)
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .expect("the container's pid in `ctr task ls`");
+    containerd.stop();
+    let socket = containerd.socket.display().to_string();
+    let agent = Agent::start(&["--containerd-socket", &socket]);
+    // SAFETY: signalling the container's workload, which waits for it.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR1) }, 0);
+    let changes = |m: &Metrics| m.value("archscope_identity_label_changes_total", &[]);
+    let mut seen = LabelSets::default();
+    let m = agent.wait_for("the container's series without metadata", |m| {
+        series_for(m, &id, "getppid").is_some_and(|s| s["value"] == "1000")
+    });
+    seen.add(&m, &id);
+    let s = series_for(&m, &id, "getppid").unwrap();
+    assert_eq!(s.get("pod").map_or("", String::as_str), "", "{s:?}");
+    assert_eq!(changes(&m), Some(0.0));
+
+    containerd.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let m = loop {
+        let m = agent.metrics();
+        seen.add(&m, &id);
+        if series_for(&m, &id, "getppid").is_some_and(|s| s["pod"] == "web-7d9f") {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no labels after containerd came back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(series_for(&m, &id, "getppid").unwrap()["value"], "1000");
+    assert_eq!(changes(&m), Some(1.0), "one change: the labels came");
+    // and they stay, with containerd up or down
+    containerd.stop();
+    for _ in 0..5 {
+        seen.add(&agent.metrics(), &id);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    containerd.restart();
+    assert_eq!(seen.sets.len(), 2, "{:?}", seen.sets);
+    assert_eq!(changes(&agent.metrics()), Some(1.0));
+    let _ = containerd.ctr(&["task", "kill", "-s", "SIGKILL", &id]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while containerd.ctr(&["task", "delete", &id]).status.code() != Some(0)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = containerd.ctr(&["container", "delete", &id]);
 }

@@ -7,6 +7,12 @@ use crate::{cargo, status, target_dir};
 
 pub fn run() -> anyhow::Result<()> {
     let started = Instant::now();
+    if let Some(dir) = build_cache()? {
+        eprintln!(
+            "xtask test: build cache {} (CI: dependencies compiled by earlier runs on this machine are reused; XTASK_BUILD_CACHE=off for a cold run)",
+            dir.display()
+        );
+    }
     let mut stages = Stages::default();
     let result = steps(&mut stages);
     // the time of every stage, passed or not: CI has 90 minutes, the project aims at 40
@@ -18,6 +24,47 @@ pub fn run() -> anyhow::Result<()> {
     result?;
     eprintln!("xtask test: all steps passed");
     Ok(())
+}
+
+/// Where CI keeps its builds between runs on one machine, as CI systems cache cargo's
+/// target directory: a fresh clone then compiles the workspace's own crates and reuses the
+/// dependencies. Only under CI (`CI` set), never over an explicit CARGO_TARGET_DIR or with
+/// `XTASK_BUILD_CACHE=off`; the first run on a machine is a cold one. Every stage's cargo
+/// inherits it; the offline build gets a directory of its own inside.
+pub const BUILD_CACHE_VAR: &str = "XTASK_BUILD_CACHE_DIR";
+
+/// Emptied when it grows past this (each new clone path adds the workspace's own crates).
+const BUILD_CACHE_MAX_KIB: u64 = 40 << 20;
+
+fn build_cache() -> anyhow::Result<Option<std::path::PathBuf>> {
+    let off = std::env::var("XTASK_BUILD_CACHE").is_ok_and(|v| v == "off");
+    if std::env::var_os("CI").is_none() || std::env::var_os("CARGO_TARGET_DIR").is_some() || off {
+        return Ok(None);
+    }
+    let dir = crate::vm::cache_dir()
+        .parent()
+        .map(|p| p.join("target"))
+        .unwrap_or_else(|| target_dir().join("cache"));
+    let du = crate::vm::output(std::process::Command::new("du").arg("-sk").arg(&dir))?;
+    let kib: u64 = du
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if kib > BUILD_CACHE_MAX_KIB {
+        eprintln!(
+            "xtask test: build cache over {} GiB: emptied",
+            BUILD_CACHE_MAX_KIB >> 20
+        );
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    // SAFETY: single-threaded here; every stage's command inherits them.
+    unsafe {
+        std::env::set_var("CARGO_TARGET_DIR", &dir);
+        std::env::set_var(BUILD_CACHE_VAR, &dir);
+    }
+    Ok(Some(dir))
 }
 
 /// Runs the stages in order and keeps the time of each.

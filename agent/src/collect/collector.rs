@@ -18,6 +18,10 @@ use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 use crate::probes::{self, Feature, Probes, net, syscalls};
 
+/// How long a snapshot waits at most for the metadata of containers and pods it meets
+/// for the first time.
+const LABEL_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// The series budget per metric and the memory budget (bytes) that squeezes it.
 #[derive(Debug, Clone, Copy)]
 pub struct SeriesLimits {
@@ -164,11 +168,16 @@ impl Inner {
                     .flat_map(|m| m.tcp.keys().chain(m.traffic.keys()).copied()),
             )
             .chain(pmu_maps.iter().flat_map(|m| m.keys().map(|k| k.cgroup_id)));
+        let ids: Vec<u64> = ids.collect();
         let gone = if sys_maps.is_some() || net_maps.is_some() || pmu_maps.is_some() {
-            self.cgroups.refresh(ids)
+            self.cgroups.refresh(ids.iter().copied())
         } else {
             Vec::new()
         };
+        let mut paths: Vec<_> = ids.iter().map(|id| self.cgroups.path(*id)).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        self.labeler.prepare(&paths, started + LABEL_WAIT);
         let mut fams = Vec::new();
         if let Some(maps) = &sys_maps {
             fams.extend(super::syscalls::families(
@@ -268,6 +277,8 @@ impl Inner {
             self.labeler.forget(path);
         }
         let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
+        // exported with their last path and labels in this snapshot; forgotten now
+        self.cgroups.remove(&ids);
         let Some(ebpf) = self.probes.ebpf.as_mut() else {
             return;
         };
@@ -438,6 +449,10 @@ impl Inner {
             &names::CGROUP_CACHE_CAPACITY,
             one(Value::Gauge(self.cgroups.capacity() as f64)),
         ));
+        out.push(gauge(
+            &names::IDENTITY_LABEL_CHANGES,
+            one(Value::Counter(self.labeler.label_changes)),
+        ));
         if let Some(c) = self.labeler.containerd() {
             out.extend(metadata_families("containerd", c.shared()));
         }
@@ -523,6 +538,10 @@ fn metadata_families<V: Clone>(
         fam(
             &names::METADATA_REFRESHES,
             Value::Counter(s.refreshes.load(Relaxed)),
+        ),
+        fam(
+            &names::METADATA_LOOKUPS,
+            Value::Counter(s.lookups.load(Relaxed)),
         ),
         fam(&names::METADATA_ENTRIES, Value::Gauge(len as f64)),
         fam(&names::METADATA_CAPACITY, Value::Gauge(capacity as f64)),

@@ -412,7 +412,7 @@ pub const OTLP_QUEUE_CAPACITY: MetricDef = def(
 // Metadata sources (label: source)
 pub const METADATA_UP: MetricDef = def(
     "metadata_source_up",
-    "1 if the metadata source (containerd) answered its last refresh.",
+    "1 if the metadata source answered its last refresh or lookup.",
     None,
     Kind::Gauge,
 );
@@ -425,6 +425,18 @@ pub const METADATA_ERRORS: MetricDef = def(
 pub const METADATA_REFRESHES: MetricDef = def(
     "metadata_source_refreshes",
     "Refreshes of the metadata source.",
+    None,
+    Kind::Counter,
+);
+pub const METADATA_LOOKUPS: MetricDef = def(
+    "metadata_source_lookups",
+    "Containers (containerd) or pods (Kubernetes) a snapshot asked the source about because its last list lacked them.",
+    None,
+    Kind::Counter,
+);
+pub const IDENTITY_LABEL_CHANGES: MetricDef = def(
+    "identity_label_changes",
+    "Times a live cgroup's identity labels changed (metadata that came after its first series, e.g. while a source was down); labels are never taken away before the cgroup retires.",
     None,
     Kind::Counter,
 );
@@ -560,6 +572,8 @@ pub const ALL: &[&MetricDef] = &[
     &METADATA_UP,
     &METADATA_ERRORS,
     &METADATA_REFRESHES,
+    &METADATA_LOOKUPS,
+    &IDENTITY_LABEL_CHANGES,
     &METADATA_ENTRIES,
     &METADATA_CAPACITY,
     &METADATA_DROPPED,

@@ -91,9 +91,6 @@ impl CgroupResolver {
             })
             .map(|(id, e)| (*id, e.path.clone()))
             .collect();
-        for (id, _) in &expired {
-            self.cache.remove(id);
-        }
         // Ids never found in the tree (the cgroup was created and removed between two
         // snapshots) also age out after the grace period.
         let mut unresolved: Vec<u64> = Vec::new();
@@ -111,6 +108,14 @@ impl CgroupResolver {
             }
         }
         dropped
+    }
+
+    /// Forget ids that [`refresh`](Self::refresh) reported: until then they keep their
+    /// path, so their last snapshot still shows them under it.
+    pub fn remove(&mut self, ids: &[u64]) {
+        for id in ids {
+            self.cache.remove(id);
+        }
     }
 
     /// Label value for `id`: its path relative to the cgroup2 root (`/` is the root),
@@ -207,8 +212,11 @@ mod tests {
         assert!(r.refresh([id]).is_empty());
         assert_eq!(&*r.path(id), format!("/{name}"));
         std::thread::sleep(grace + Duration::from_millis(50));
-        // ... then reported for dropping and forgotten
+        // ... then reported for dropping, still with its path for that last snapshot,
+        // and forgotten when the caller has dropped its data
         assert_eq!(r.refresh([id]), vec![(id, Arc::from(format!("/{name}")))]);
+        assert_eq!(&*r.path(id), format!("/{name}"));
+        r.remove(&[id]);
         assert_eq!(&*r.path(id), format!("id:{id}"));
     }
 

@@ -6,13 +6,22 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use containerd_client::services::v1::ListContainersRequest;
+use std::time::Instant;
+
 use containerd_client::services::v1::containers_client::ContainersClient;
-use containerd_client::tonic::Request;
+use containerd_client::services::v1::{GetContainerRequest, ListContainersRequest};
+use containerd_client::tonic::{Code, Request, transport::Channel};
 use containerd_client::with_namespace;
 use tokio::sync::mpsc;
 
 use super::source::{Shared, refresh_loop};
+
+/// A batch of single-container lookups gives up after this (the snapshot waiting on it
+/// has its own, shorter bound).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Lookups queued at most; an id that finds the queue full is left to the next list.
+const LOOKUP_QUEUE: usize = 256;
 
 /// The namespaces Kubernetes (CRI), Docker and plain `ctr` use.
 pub const NAMESPACES: &[&str] = &["k8s.io", "moby", "default"];
@@ -54,6 +63,7 @@ impl ContainerMeta {
 pub struct ContainerdSource {
     shared: Shared<ContainerMeta>,
     refresh: mpsc::Sender<()>,
+    lookups: mpsc::Sender<String>,
 }
 
 impl ContainerdSource {
@@ -61,6 +71,8 @@ impl ContainerdSource {
     pub fn spawn(socket: PathBuf, capacity: usize, interval: Duration) -> ContainerdSource {
         let (tx, rx) = mpsc::channel(1);
         let shared = Shared::new(capacity);
+        let (lookups, asked) = mpsc::channel(LOOKUP_QUEUE);
+        tokio::spawn(lookup_loop(socket.clone(), shared.clone(), asked));
         let fetch = async move || list_all(&socket).await;
         let timeout = Duration::from_secs(5);
         tokio::spawn(refresh_loop(
@@ -69,12 +81,39 @@ impl ContainerdSource {
             rx,
             interval,
             timeout,
+            true,
             fetch,
         ));
         ContainerdSource {
             shared,
             refresh: tx,
+            lookups,
         }
+    }
+
+    /// Look up the containers of `ids` that the map does not hold, one by one, and wait
+    /// for the answers until `until` (a snapshot's bound).
+    pub fn resolve(&self, ids: &[&str], until: Instant) {
+        let unknown: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.shared.get(id).is_none())
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let asks = &self.shared.asks;
+        for id in asks.take_new(unknown.iter().copied(), Instant::now()) {
+            if let Err(e) = self.lookups.try_send(id) {
+                let id = match e {
+                    mpsc::error::TrySendError::Full(id) | mpsc::error::TrySendError::Closed(id) => {
+                        id
+                    }
+                };
+                asks.answer(&id);
+            }
+        }
+        asks.wait(unknown.iter().copied(), until);
     }
 
     pub fn get(&self, container_id: &str) -> Option<ContainerMeta> {
@@ -92,11 +131,87 @@ impl ContainerdSource {
     }
 }
 
+/// Answer the snapshots' lookups, in batches (all that are queued), one connection each.
+async fn lookup_loop(
+    socket: PathBuf,
+    shared: Shared<ContainerMeta>,
+    mut asked: mpsc::Receiver<String>,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    while let Some(first) = asked.recv().await {
+        let mut ids = vec![first];
+        while let Ok(id) = asked.try_recv() {
+            ids.push(id);
+        }
+        shared.stats.lookups.fetch_add(ids.len() as u64, Relaxed);
+        match tokio::time::timeout(LOOKUP_TIMEOUT, lookup(&socket, &ids)).await {
+            Ok(Ok(found)) => {
+                for (id, meta) in found {
+                    shared.insert(id, meta);
+                }
+                // it answered: up, whatever the last list said
+                shared.stats.up.store(1, Relaxed);
+            }
+            Ok(Err(e)) => {
+                shared.stats.up.store(0, Relaxed);
+                tracing::debug!("containerd lookup of {} containers: {e}", ids.len());
+            }
+            Err(_) => {
+                shared.stats.up.store(0, Relaxed);
+                tracing::debug!("containerd lookup of {} containers timed out", ids.len());
+            }
+        }
+        for id in &ids {
+            shared.asks.answer(id);
+        }
+    }
+}
+
+/// The containers of `ids` that containerd knows, in any of its namespaces.
+async fn lookup(
+    socket: &std::path::Path,
+    ids: &[String],
+) -> Result<Vec<(String, ContainerMeta)>, String> {
+    let mut client = ContainersClient::new(connect(socket).await?);
+    let mut found = Vec::new();
+    for id in ids {
+        for ns in NAMESPACES {
+            let req = with_namespace!(GetContainerRequest { id: id.clone() }, *ns);
+            match client.get(req).await {
+                Ok(resp) => {
+                    if let Some(c) = resp.into_inner().container {
+                        let meta = ContainerMeta::from_labels(&c.id, c.image.clone(), &c.labels);
+                        found.push((c.id, meta));
+                    }
+                    break;
+                }
+                Err(s) if s.code() == Code::NotFound => continue,
+                Err(s) => return Err(format!("getting {id} in namespace {ns}: {}", s.message())),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A channel to containerd's socket; a missing socket is named as such.
+async fn connect(socket: &std::path::Path) -> Result<Channel, String> {
+    if !socket.exists() {
+        return Err(format!(
+            "no socket at {} (containerd not running, or another --containerd-socket)",
+            socket.display()
+        ));
+    }
+    containerd_client::connect(socket).await.map_err(|e| {
+        format!(
+            "connecting to {}: {}",
+            socket.display(),
+            crate::probes::chain(&e)
+        )
+    })
+}
+
 async fn list_all(socket: &std::path::Path) -> Result<Vec<(String, ContainerMeta)>, String> {
-    let channel = containerd_client::connect(socket)
-        .await
-        .map_err(|e| crate::probes::chain(&e))?;
-    let mut client = ContainersClient::new(channel);
+    let mut client = ContainersClient::new(connect(socket).await?);
     let mut out = Vec::new();
     for ns in NAMESPACES {
         let req = with_namespace!(ListContainersRequest { filters: vec![] }, *ns);

@@ -74,6 +74,7 @@ impl KubernetesSource {
             rx,
             interval,
             timeout,
+            false,
             fetch,
         ));
         KubernetesSource {
@@ -101,6 +102,31 @@ impl KubernetesSource {
     /// An unknown pod appeared; coalesced like the containerd source's.
     pub fn request_refresh(&self) {
         let _ = self.refresh.try_send(());
+    }
+
+    /// Ask for this node's pods again when `uids` holds pods the map does not, and wait
+    /// for that list until `until` (a snapshot's bound). The API has no lookup by uid;
+    /// the node's pod list is what it answers cheaply.
+    pub fn resolve(&self, uids: &[&str], until: std::time::Instant) {
+        let unknown: Vec<&str> = uids
+            .iter()
+            .copied()
+            .filter(|u| self.shared.get(u).is_none())
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let asks = &self.shared.asks;
+        let new = asks.take_new(unknown.iter().copied(), std::time::Instant::now());
+        if !new.is_empty() {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.shared
+                .stats
+                .lookups
+                .fetch_add(new.len() as u64, Relaxed);
+            self.request_refresh();
+        }
+        asks.wait(unknown.iter().copied(), until);
     }
 }
 

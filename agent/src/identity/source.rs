@@ -9,19 +9,24 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::asks::Asks;
+
 #[derive(Debug, Default)]
 pub struct SourceStats {
     pub refreshes: AtomicU64,
+    /// Ids asked about one at a time (met in a snapshot before a list had them).
+    pub lookups: AtomicU64,
     pub errors: AtomicU64,
     pub up: AtomicU64,
     pub dropped: AtomicU64,
 }
 
-/// A source's map by id, bounded by `capacity`.
+/// A source's map by id, bounded by `capacity`, and the snapshots' open questions.
 pub struct Shared<V> {
     pub map: Arc<RwLock<HashMap<String, V>>>,
     pub stats: Arc<SourceStats>,
     pub capacity: usize,
+    pub asks: Arc<Asks>,
 }
 
 impl<V> Clone for Shared<V> {
@@ -30,6 +35,7 @@ impl<V> Clone for Shared<V> {
             map: Arc::clone(&self.map),
             stats: Arc::clone(&self.stats),
             capacity: self.capacity,
+            asks: Arc::clone(&self.asks),
         }
     }
 }
@@ -40,6 +46,7 @@ impl<V: Clone> Shared<V> {
             map: Arc::default(),
             stats: Arc::default(),
             capacity,
+            asks: Arc::default(),
         }
     }
 
@@ -62,6 +69,16 @@ impl<V: Clone> Shared<V> {
             .is_empty()
     }
 
+    /// Add or update one entry (a single lookup's answer), within capacity.
+    pub fn insert(&self, id: String, v: V) {
+        let mut m = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if m.len() < self.capacity || m.contains_key(&id) {
+            m.insert(id, v);
+        } else {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn values(&self) -> Vec<V> {
         let m = self.map.read().unwrap_or_else(|e| e.into_inner());
         m.values().cloned().collect()
@@ -70,12 +87,15 @@ impl<V: Clone> Shared<V> {
 
 /// List with `fetch` (given `timeout`) until `rx` closes; replace the map on success,
 /// keep the last one on failure. State changes are logged once; every failure counts.
+/// A list answers the snapshots' open questions: those about ids it holds when the
+/// source also looks ids up one by one (`per_id_lookups`; those answer the rest), else all.
 pub async fn refresh_loop<V>(
     name: &'static str,
     shared: Shared<V>,
     mut rx: mpsc::Receiver<()>,
     interval: Duration,
     timeout: Duration,
+    per_id_lookups: bool,
     mut fetch: impl AsyncFnMut() -> Result<Vec<(String, V)>, String>,
 ) {
     let mut was_up = None;
@@ -92,6 +112,9 @@ pub async fn refresh_loop<V>(
                 stats
                     .dropped
                     .store((total - kept.len()) as u64, Ordering::Relaxed);
+                if per_id_lookups {
+                    shared.asks.answer_found(|id| kept.contains_key(id));
+                }
                 *shared.map.write().unwrap_or_else(|e| e.into_inner()) = kept;
                 stats.up.store(1, Ordering::Relaxed);
                 if was_up != Some(true) {
@@ -107,6 +130,9 @@ pub async fn refresh_loop<V>(
                 }
                 was_up = Some(false);
             }
+        }
+        if !per_id_lookups {
+            shared.asks.answer_all();
         }
         tokio::select! {
             r = rx.recv() => if r.is_none() { return },

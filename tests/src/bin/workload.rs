@@ -130,6 +130,10 @@ fn main() {
                     std::thread::sleep(std::time::Duration::from_secs(3600));
                 }
             }
+            // a number: linger that many milliseconds (a short-lived container's life)
+            if let Some(ms) = args.get(5).and_then(|a| a.parse::<u64>().ok()) {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
         }
         "threads" => {
             let per = num(4);
