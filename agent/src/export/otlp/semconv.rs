@@ -238,6 +238,14 @@ const METRICS: &[(&str, OtlpMetric)] = &[
         m("archscope.metadata.source.refreshes", "{refresh}"),
     ),
     (
+        "metadata_source_lookups",
+        m("archscope.metadata.source.lookups", "{lookup}"),
+    ),
+    (
+        "identity_label_changes",
+        m("archscope.identity.label_changes", "{change}"),
+    ),
+    (
         "metadata_cache_entries",
         m("archscope.metadata.cache.entries", "{entry}"),
     ),
