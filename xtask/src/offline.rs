@@ -166,22 +166,9 @@ pub fn test() -> anyhow::Result<()> {
         // the bundle's own object, not the one `cargo xtask test` built for its stages
         .env_remove(crate::ebpf::PREBUILT)
         .env_remove("PROTOC");
-    // under CI's build cache: a target directory of its own there (the vendored crates'
-    // builds are then reused by the next run; the first run on a machine builds them all)
-    if let Some(cache) = std::env::var_os(crate::test::BUILD_CACHE_VAR) {
-        build.env(
-            "CARGO_TARGET_DIR",
-            std::path::Path::new(&cache).join("offline"),
-        );
-    }
     status(&mut build).context("offline build")?;
     let took = started.elapsed();
-    let agent = std::env::var_os(crate::test::BUILD_CACHE_VAR)
-        .map_or_else(
-            || src.join("target"),
-            |c| std::path::Path::new(&c).join("offline"),
-        )
-        .join("release/agent");
+    let agent = src.join("target/release/agent");
     let out = Command::new(&agent).arg("--version").output()?;
     let v = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || !v.contains(version()) {

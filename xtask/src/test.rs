@@ -30,7 +30,7 @@ pub fn run() -> anyhow::Result<()> {
 /// target directory: a fresh clone then compiles the workspace's own crates and reuses the
 /// dependencies. Only under CI (`CI` set), never over an explicit CARGO_TARGET_DIR or with
 /// `XTASK_BUILD_CACHE=off`; the first run on a machine is a cold one. Every stage's cargo
-/// inherits it; the offline build gets a directory of its own inside.
+/// inherits it but the offline build's, which proves the bundle from scratch in its own.
 pub const BUILD_CACHE_VAR: &str = "XTASK_BUILD_CACHE_DIR";
 
 /// Emptied when it grows past this (each new clone path adds the workspace's own crates).
