@@ -94,11 +94,7 @@ impl ContainerdSource {
     /// Look up the containers of `ids` that the map does not hold, one by one, and wait
     /// for the answers until `until` (a snapshot's bound).
     pub fn resolve(&self, ids: &[&str], until: Instant) {
-        let unknown: Vec<&str> = ids
-            .iter()
-            .copied()
-            .filter(|id| self.shared.get(id).is_none())
-            .collect();
+        let unknown = self.shared.unknown(ids);
         if unknown.is_empty() {
             return;
         }

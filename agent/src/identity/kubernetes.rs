@@ -108,11 +108,7 @@ impl KubernetesSource {
     /// for that list until `until` (a snapshot's bound). The API has no lookup by uid;
     /// the node's pod list is what it answers cheaply.
     pub fn resolve(&self, uids: &[&str], until: std::time::Instant) {
-        let unknown: Vec<&str> = uids
-            .iter()
-            .copied()
-            .filter(|u| self.shared.get(u).is_none())
-            .collect();
+        let unknown = self.shared.unknown(uids);
         if unknown.is_empty() {
             return;
         }

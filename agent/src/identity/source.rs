@@ -58,6 +58,15 @@ impl<V: Clone> Shared<V> {
             .cloned()
     }
 
+    /// Of `ids`, those the map does not hold.
+    pub fn unknown<'a>(&self, ids: &[&'a str]) -> Vec<&'a str> {
+        let m = self.map.read().unwrap_or_else(|e| e.into_inner());
+        ids.iter()
+            .copied()
+            .filter(|id| !m.contains_key(*id))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.map.read().unwrap_or_else(|e| e.into_inner()).len()
     }
