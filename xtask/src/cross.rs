@@ -67,13 +67,19 @@ impl Target {
                 c.env(
                     "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
                     "aarch64-linux-gnu-gcc",
-                );
+                )
+                // As loongarch64's build has it: build scripts that watch it (proc-macro2,
+                // anyhow, thiserror) then run once for both cross builds, which share
+                // their host artifacts. Without it each cross build made the other
+                // recompile every crate that depends on a proc macro.
+                .env("RUSTC_BOOTSTRAP", "1");
             }
             Target::Loongarch64 => {
-                let zig = root().join("xtask/vm/zig-cc-loongarch64");
+                let zig = stable_zig_wrapper()?;
                 // build-std is unstable; RUSTC_BOOTSTRAP opens it on this stable rustc.
                 c.arg("-Zbuild-std=std,panic_abort")
                     .env("RUSTC_BOOTSTRAP", "1")
+                    .env("ARCHSCOPE_VENV", crate::setup::venv())
                     .env("CARGO_TARGET_LOONGARCH64_UNKNOWN_LINUX_MUSL_LINKER", &zig)
                     .env("CC_loongarch64_unknown_linux_musl", &zig)
                     .env("AR_loongarch64_unknown_linux_musl", "llvm-ar-22")
@@ -88,6 +94,25 @@ impl Target {
         c.env_remove("CARGO").env_remove("RUSTUP_TOOLCHAIN");
         Ok(c)
     }
+}
+
+/// The zig wrapper, copied to a path that is the same for every clone (beside the VM
+/// cache): the linker and `CC_*` are part of what cargo and the cc build scripts
+/// fingerprint, so a per-clone path made each fresh clone recompile every loongarch64
+/// crate in the shared build cache. The clone's venv comes through ARCHSCOPE_VENV.
+fn stable_zig_wrapper() -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let body = std::fs::read(root().join("xtask/vm/zig-cc-loongarch64"))?;
+    let dir = crate::vm::cache_dir().with_file_name("bin");
+    let dst = dir.join("zig-cc-loongarch64");
+    if std::fs::read(&dst).ok().as_ref() != Some(&body) {
+        std::fs::create_dir_all(&dir)?;
+        let tmp = dir.join(format!(".zig-cc-loongarch64.{}", std::process::id()));
+        std::fs::write(&tmp, &body)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::rename(&tmp, &dst)?;
+    }
+    Ok(dst)
 }
 
 /// What [`build`] made: every binary (the agent's and the tests crate's) and the test

@@ -9,7 +9,7 @@ const DOC: &str = "docs/kernel-support.md";
 const BEGIN: &str = "=== check-json begin";
 const END: &str = "=== check-json end";
 /// The features in the table's column order (the agent's `Feature::ALL`).
-const FEATURES: [&str; 4] = ["syscalls", "tcp", "traffic", "pmu"];
+const FEATURES: [&str; 5] = ["syscalls", "tcp", "traffic", "pmu", "cgroup_paths"];
 
 /// The table row for this kernel from the guest's console.
 pub fn observed_row(k: &Kernel, console: &str) -> anyhow::Result<String> {
@@ -83,11 +83,12 @@ mod tests {
             {\"name\":\"syscalls\",\"up\":true,\"reason\":null},\
             {\"name\":\"tcp\",\"up\":false,\"reason\":\"BTF struct x | y\"},\
             {\"name\":\"traffic\",\"up\":true,\"reason\":null},\
-            {\"name\":\"pmu\",\"up\":true,\"reason\":null}]}\n=== check-json end\n";
+            {\"name\":\"pmu\",\"up\":true,\"reason\":null},\
+            {\"name\":\"cgroup_paths\",\"up\":true,\"reason\":null}]}\n=== check-json end\n";
         assert_eq!(
             observed_row(k, console).unwrap(),
             format!(
-                "| arm64 | 5.10 | {} | up | off: BTF struct x \\| y | up | up |",
+                "| arm64 | 5.10 | {} | up | off: BTF struct x \\| y | up | up | up |",
                 k.stands_for
             )
         );

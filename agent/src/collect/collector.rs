@@ -49,13 +49,13 @@ struct Inner {
     node: Option<crate::collect::model::Labels>,
     pmu: Option<PmuCollect>,
     /// Per feature (`Feature as usize`).
-    map_reads: [u64; 4],
-    map_read_errors: [u64; 4],
+    map_reads: [u64; 5],
+    map_read_errors: [u64; 5],
     scrapes: u64,
     cgroups_forgotten: u64,
     last_duration: f64,
     /// Keys in each exported kernel map at the last read (`None`: not read).
-    map_fill: [Option<usize>; 6],
+    map_fill: [Option<usize>; 7],
 }
 
 impl Collector {
@@ -87,12 +87,12 @@ impl Collector {
                 build,
                 node,
                 pmu: pmu.map(PmuCollect::new),
-                map_reads: [0; 4],
-                map_read_errors: [0; 4],
+                map_reads: [0; 5],
+                map_read_errors: [0; 5],
                 scrapes: 0,
                 cgroups_forgotten: 0,
                 last_duration: 0.0,
-                map_fill: [None; 6],
+                map_fill: [None; 7],
             }),
             otlp_stats: std::sync::OnceLock::new(),
             bench: std::sync::OnceLock::new(),
@@ -140,6 +140,7 @@ impl Inner {
         let mut losses = [0u64; archscope_common::LOSS_KINDS];
         let mut folded = Vec::new();
         let (sys_maps, net_maps, pmu_maps) = self.read_maps();
+        let named = self.take_cgroup_paths();
         self.map_fill = [
             sys_maps.as_ref().map(|m| m.stats.len()),
             sys_maps.as_ref().map(|m| m.errnos.len()),
@@ -147,6 +148,7 @@ impl Inner {
             net_maps.as_ref().map(|m| m.tcp.len()),
             net_maps.as_ref().map(|m| m.traffic.len()),
             pmu_maps.as_ref().map(|m| m.len()),
+            named,
         ];
         if let Some(ebpf) = self.probes.ebpf.as_ref() {
             match syscalls::read_losses(ebpf) {
@@ -263,6 +265,29 @@ impl Inner {
         (sys, net, pmu)
     }
 
+    /// Name the cgroups made since the last snapshot (before the walk, which cannot see
+    /// those already removed). How many there were, for the map's fill gauge.
+    fn take_cgroup_paths(&mut self) -> Option<usize> {
+        if !self.probes.feature_up(Feature::CgroupPaths) {
+            return None;
+        }
+        let ebpf = self.probes.ebpf.as_mut()?;
+        let f = Feature::CgroupPaths as usize;
+        self.map_reads[f] += 1;
+        match probes::cgroup_paths::take(ebpf) {
+            Ok(paths) => {
+                let n = paths.len();
+                self.cgroups.learn(paths);
+                Some(n)
+            }
+            Err(e) => {
+                self.map_read_errors[f] += 1;
+                tracing::warn!("reading cgroup_paths maps: {e}");
+                None
+            }
+        }
+    }
+
     /// Drop what is kept of cgroups gone past their grace period: series budget, labels,
     /// kernel map entries.
     fn forget(
@@ -365,7 +390,7 @@ impl Inner {
                 })
                 .collect(),
         ));
-        let per_family = |v: &[u64; 4]| {
+        let per_family = |v: &[u64; 5]| {
             Feature::ALL
                 .iter()
                 .map(|f| Series {
@@ -402,6 +427,7 @@ impl Inner {
             ("tcp_stats", cap.tcp_stats),
             ("net_traffic", cap.net_traffic),
             ("pmu_stats", cap.pmu_stats),
+            ("cgroup_paths", cap.cgroup_paths),
         ];
         let read = || {
             maps.iter()

@@ -110,6 +110,21 @@ impl CgroupResolver {
         dropped
     }
 
+    /// Paths of cgroups made since the last snapshot, told by the kernel as they were made:
+    /// a cgroup created and removed between two walks is named all the same. The next
+    /// walk that misses one starts its grace period, as for any other.
+    pub fn learn(&mut self, paths: Vec<(u64, String)>) {
+        let now = Instant::now();
+        for (id, path) in paths {
+            self.cache.entry(id).or_insert(Entry {
+                path: path.into(),
+                gone_since: None,
+                last_used: now,
+            });
+        }
+        self.evict();
+    }
+
     /// Forget ids that [`refresh`](Self::refresh) reported: until then they keep their
     /// path, so their last snapshot still shows them under it.
     pub fn remove(&mut self, ids: &[u64]) {
@@ -218,6 +233,20 @@ mod tests {
         assert_eq!(&*r.path(id), format!("/{name}"));
         r.remove(&[id]);
         assert_eq!(&*r.path(id), format!("id:{id}"));
+    }
+
+    #[test]
+    fn learned_paths_name_cgroups_the_walk_never_saw() {
+        let mut r = CgroupResolver::new(None, 2, Duration::from_secs(60));
+        r.learn(vec![(7, "/kubepods/pod1/abc".into())]);
+        assert!(r.refresh([7]).is_empty());
+        assert_eq!(&*r.path(7), "/kubepods/pod1/abc");
+        // a path already known (from a walk) is not replaced by a later notice
+        r.learn(vec![(7, "/elsewhere".into())]);
+        assert_eq!(&*r.path(7), "/kubepods/pod1/abc");
+        // bounded like the rest of the cache
+        r.learn(vec![(8, "/a".into()), (9, "/b".into())]);
+        assert_eq!(r.len(), 2);
     }
 
     #[test]

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use std::time::Instant;
 
+use containerd_client::events::ContainerCreate;
 use containerd_client::services::v1::containers_client::ContainersClient;
-use containerd_client::services::v1::{GetContainerRequest, ListContainersRequest};
+use containerd_client::services::v1::events_client::EventsClient;
+use containerd_client::services::v1::{
+    GetContainerRequest, ListContainersRequest, SubscribeRequest,
+};
 use containerd_client::tonic::{Code, Request, transport::Channel};
 use containerd_client::with_namespace;
 use tokio::sync::mpsc;
@@ -73,6 +77,7 @@ impl ContainerdSource {
         let shared = Shared::new(capacity);
         let (lookups, asked) = mpsc::channel(LOOKUP_QUEUE);
         tokio::spawn(lookup_loop(socket.clone(), shared.clone(), asked));
+        tokio::spawn(watch_creates(socket.clone(), lookups.clone()));
         let fetch = async move || list_all(&socket).await;
         let timeout = Duration::from_secs(5);
         tokio::spawn(refresh_loop(
@@ -161,6 +166,54 @@ async fn lookup_loop(
             shared.asks.answer(id);
         }
     }
+}
+
+/// Look up every container as it is created: one that lives a second and is removed at
+/// once (`--rm`) may be gone before a snapshot meets its cgroup, and containerd can no
+/// longer say whose it was. The subscription is made again after any failure.
+async fn watch_creates(socket: PathBuf, lookups: mpsc::Sender<String>) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match subscribe_creates(&socket, &lookups).await {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                tracing::debug!("containerd events: {e}");
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+        if lookups.is_closed() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+async fn subscribe_creates(
+    socket: &std::path::Path,
+    lookups: &mpsc::Sender<String>,
+) -> Result<(), String> {
+    use prost::Message;
+    let mut client = EventsClient::new(connect(socket).await?);
+    let req = SubscribeRequest {
+        filters: vec![r#"topic=="/containers/create""#.to_string()],
+    };
+    let mut events = client
+        .subscribe(req)
+        .await
+        .map_err(|e| format!("subscribing: {}", e.message()))?
+        .into_inner();
+    while let Some(envelope) = events
+        .message()
+        .await
+        .map_err(|e| format!("event stream: {}", e.message()))?
+    {
+        let Some(any) = envelope.event else { continue };
+        if let Ok(c) = ContainerCreate::decode(any.value.as_slice()) {
+            // a full queue leaves it to the snapshot's own lookup
+            let _ = lookups.try_send(c.id);
+        }
+    }
+    Ok(())
 }
 
 /// The containers of `ids` that containerd knows, in any of its namespaces.

@@ -2,6 +2,7 @@
 //! to load or attach disables only its feature, with the reason kept for `agent check`,
 //! the log (once) and the `archscope_program_up` metric.
 pub mod cgroup;
+pub mod cgroup_paths;
 pub mod net;
 pub mod pmu;
 pub mod syscalls;
@@ -27,14 +28,17 @@ pub enum Feature {
     Traffic,
     /// Hardware counters per cgroup (sched_switch reading the per-CPU counters).
     Pmu,
+    /// New cgroups' paths as they are made, so that short-lived containers are named.
+    CgroupPaths,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 4] = [
+    pub const ALL: [Feature; 5] = [
         Feature::Syscalls,
         Feature::Tcp,
         Feature::Traffic,
         Feature::Pmu,
+        Feature::CgroupPaths,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Feature {
             Feature::Tcp => "tcp",
             Feature::Traffic => "traffic",
             Feature::Pmu => "pmu",
+            Feature::CgroupPaths => "cgroup_paths",
         }
     }
 }
@@ -144,6 +149,15 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         },
         required: true,
     },
+    ProgramSpec {
+        name: "archscope_cgroup_mkdir",
+        feature: Feature::CgroupPaths,
+        hook: Hook::Tracepoint {
+            category: "cgroup",
+            name: "cgroup_mkdir",
+        },
+        required: true,
+    },
 ];
 
 #[derive(Debug, Clone)]
@@ -179,6 +193,7 @@ pub struct MapCapacity {
     pub tcp_stats: u32,
     pub net_traffic: u32,
     pub pmu_stats: u32,
+    pub cgroup_paths: u32,
 }
 
 impl Probes {
@@ -200,7 +215,14 @@ impl Probes {
         let cgroup2 =
             crate::mounts::find("cgroup2").ok_or_else(|| "cgroup2 is not mounted".to_string());
         let hierarchy = cgroup::choose(cfg);
+        let mkdir_layout = match (&tracefs, &hierarchy) {
+            (Ok(t), Ok(h)) => cgroup_paths::layout(t, h),
+            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+        };
         let mut loader = EbpfLoader::new();
+        if let Ok(l) = &mkdir_layout {
+            loader.override_global("CGROUP_MKDIR_LAYOUT", l, true);
+        }
         if let Ok(cgroup::Hierarchy {
             v1: Some((_, l)), ..
         }) = &hierarchy
@@ -242,6 +264,8 @@ impl Probes {
             net_traffic: cfg.cgroup_cache_entries as u32,
             // preallocated: without counters it would only hold memory
             pmu_stats: if pmu.is_ok() { cfg.pmu_map_entries } else { 1 },
+            // drained at every snapshot: room for the cgroups made between two
+            cgroup_paths: CGROUP_PATHS_ENTRIES,
         };
         loader
             .map_max_entries("SYSCALL_STATS", map_capacity.syscall_stats)
@@ -249,7 +273,8 @@ impl Probes {
             .map_max_entries("SYSCALL_IN_FLIGHT", map_capacity.syscall_in_flight)
             .map_max_entries("TCP_STATS", map_capacity.tcp_stats)
             .map_max_entries("NET_TRAFFIC", map_capacity.net_traffic)
-            .map_max_entries("PMU_STATS", map_capacity.pmu_stats);
+            .map_max_entries("PMU_STATS", map_capacity.pmu_stats)
+            .map_max_entries("CGROUP_PATHS", map_capacity.cgroup_paths);
         let mut ebpf = match loader.load(OBJECT) {
             Ok(e) => e,
             Err(e) => {
@@ -296,6 +321,7 @@ impl Probes {
                     .clone()
                     .and(cgroup2.as_ref().map(|_| ()).map_err(Clone::clone)),
                 Feature::Pmu => pmu_ready.clone(),
+                Feature::CgroupPaths => mkdir_layout.as_ref().map(|_| ()).map_err(Clone::clone),
             };
             let r = prereq.and_then(|()| attach(&mut ebpf, p, cgroup2.as_deref().ok()));
             if let Err(why) = &r {
@@ -361,6 +387,9 @@ impl Probes {
         }
     }
 }
+
+/// New cgroups named between two snapshots (264 bytes each, preallocated: 528 KiB).
+const CGROUP_PATHS_ENTRIES: u32 = 2048;
 
 /// The reason given for the programs of a feature the configuration switched off.
 pub const OFF_BY_CONFIG: &str = "switched off in the configuration";

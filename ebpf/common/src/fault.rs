@@ -4,7 +4,7 @@
 //! read-only global) and never looks at it.
 
 /// Bit of each program in `FaultInjection::reject`, in the agent's program table order.
-pub const PROGRAM_NAMES: [&str; 8] = [
+pub const PROGRAM_NAMES: [&str; 9] = [
     "archscope_sys_enter",
     "archscope_sys_exit",
     "archscope_tcp_state",
@@ -13,6 +13,7 @@ pub const PROGRAM_NAMES: [&str; 8] = [
     "archscope_skb_ingress",
     "archscope_sched_switch",
     "archscope_sys_thread_exit",
+    "archscope_cgroup_mkdir",
 ];
 
 #[repr(C)]

@@ -193,9 +193,12 @@ pub enum Loss {
     /// A counter could not be read at a context switch (other than "no counter on this
     /// CPU"): its delta goes to the next reading's cgroup.
     PmuReadFailed = 8,
+    /// The new-cgroup path map was full (the agent had not drained it): a cgroup made then
+    /// is named only if it still exists at the next walk of the tree.
+    CgroupPathsFull = 9,
 }
 
-pub const LOSS_KINDS: usize = 9;
+pub const LOSS_KINDS: usize = 10;
 
 impl Loss {
     pub const ALL: [Loss; LOSS_KINDS] = [
@@ -208,6 +211,7 @@ impl Loss {
         Loss::SockMapFull,
         Loss::PmuMapFull,
         Loss::PmuReadFailed,
+        Loss::CgroupPathsFull,
     ];
 
     pub fn name(self) -> &'static str {
@@ -221,6 +225,7 @@ impl Loss {
             Loss::SockMapFull => "tcp_sock_map_full",
             Loss::PmuMapFull => "pmu_stats_map_full",
             Loss::PmuReadFailed => "pmu_read_failed",
+            Loss::CgroupPathsFull => "cgroup_paths_map_full",
         }
     }
 }

@@ -15,6 +15,7 @@ pub const SKB_EGRESS: u32 = 4;
 pub const SKB_INGRESS: u32 = 5;
 pub const SCHED_SWITCH: u32 = 6;
 pub const SYS_THREAD_EXIT: u32 = 7;
+pub const CGROUP_MKDIR: u32 = 8;
 
 #[inline(always)]
 pub fn reject_if_injected(program: u32) {

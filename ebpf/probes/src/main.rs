@@ -12,6 +12,8 @@
 #[cfg(target_arch = "bpf")]
 mod cgroup;
 #[cfg(target_arch = "bpf")]
+mod cgroup_paths;
+#[cfg(target_arch = "bpf")]
 mod fault;
 #[cfg(target_arch = "bpf")]
 mod losses;
