@@ -5,6 +5,7 @@ mod dashboards;
 mod dist;
 mod ebpf;
 mod fuzz;
+mod guests;
 mod initramfs;
 mod kernel;
 mod kernels;

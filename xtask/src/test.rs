@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
+use crate::cross::Target;
 use crate::{cargo, status, target_dir};
 
 pub fn run() -> anyhow::Result<()> {
@@ -63,6 +64,11 @@ fn build_cache() -> anyhow::Result<Option<std::path::PathBuf>> {
     unsafe {
         std::env::set_var("CARGO_TARGET_DIR", &dir);
         std::env::set_var(BUILD_CACHE_VAR, &dir);
+        // line numbers in backtraces are all CI reads; full debug info only slows every
+        // compile and link of the test stages
+        if std::env::var_os("CARGO_PROFILE_DEV_DEBUG").is_none() {
+            std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "line-tables-only");
+        }
     }
     Ok(Some(dir))
 }
@@ -144,24 +150,23 @@ fn steps(stages: &mut Stages) -> anyhow::Result<()> {
             "20",
         ]),
     )?;
-    stages.step(
-        "kernel integration tests on x86_64 guests (qemu, TCG)",
-        std::process::Command::new(std::env::current_exe()?)
-            .args(["vm-test", "x86_64", "--kernel", "all"]),
-    )?;
-    stages.step(
-        "kernel integration tests on arm64 guests (qemu; then one CPU under -icount)",
-        std::process::Command::new(std::env::current_exe()?)
-            .args(["vm-test", "arm64", "--kernel", "all", "--icount"]),
-    )?;
-    stages.step(
-        "kernel integration tests on loongarch64 guests (qemu)",
-        std::process::Command::new(std::env::current_exe()?).args([
-            "vm-test",
-            "loongarch64",
-            "--kernel",
-            "all",
-        ]),
+    // Every guest's build first (one cargo at a time: two cores), then the guests side by
+    // side: each kernel of the matrix with its kernel-facing tests, then arm64 again with one
+    // CPU under -icount for the PMU.
+    let at_once = crate::guests::at_once()?;
+    let mut prepared = Vec::new();
+    for t in [Target::Aarch64, Target::Loongarch64, Target::X86_64] {
+        stages.call(
+            &format!("{} guests: build and initramfs", t.goarch()),
+            || {
+                prepared.push(crate::vm::prepare(t, Some("all"))?);
+                Ok(())
+            },
+        )?;
+    }
+    stages.call(
+        &format!("kernel integration tests in the guests (qemu, {at_once} at once)"),
+        || crate::guests::boot_all(&prepared, true, at_once),
     )?;
     // a full release build from the vendored bundle: its own command, `cargo xtask
     // test-offline`, so it can be run (and timed) alone

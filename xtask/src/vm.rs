@@ -12,8 +12,9 @@ use crate::cross::{self, Target};
 use crate::kernels::{self, Kernel};
 use crate::root;
 
-/// A guest that hangs (kernel panic, a test stuck) must not hang CI.
-const QEMU_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// A guest that hangs (kernel panic, a test stuck) must not hang CI. Generous: guests
+/// booted side by side share two cores.
+const QEMU_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// QEMU 7.2's LoongArch `virt` passes no initrd: the built-in DTS names this window,
 /// and QEMU's loader device fills it.
@@ -68,7 +69,7 @@ pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::
         kernel.display(),
         cmd.join(" ")
     );
-    let (console, timed_out) = run_qemu(&mut qemu)?;
+    let (console, timed_out) = run_qemu(&mut qemu, Echo::Console)?;
     std::fs::write(work.join("console.log"), console.as_bytes())?;
     if timed_out {
         bail!("vm-bench {name}: qemu killed after {QEMU_TIMEOUT:?}");
@@ -166,14 +167,24 @@ fn qemu_command(
     Ok(qemu)
 }
 
-/// Build once for `t`, then boot each chosen kernel of the matrix (`kernel`: a name, `all`
-/// for every kernel CI boots, or the default) with the same initramfs.
-pub fn run(t: Target, kernel: Option<&str>, icount: bool) -> anyhow::Result<()> {
+/// What the boots of one architecture share: its build, the initramfs made from it, and
+/// where their console logs go.
+pub struct Prepared {
+    pub t: Target,
+    pub kernels: Vec<(&'static Kernel, PathBuf)>,
+    initrd: PathBuf,
+    work: PathBuf,
+    built: cross::Built,
+}
+
+/// Build once for `t` and make the initramfs that every chosen kernel (`kernel`: a name,
+/// `all` for every kernel CI boots, or the default) boots with.
+pub fn prepare(t: Target, kernel: Option<&str>) -> anyhow::Result<Prepared> {
     let started = Instant::now();
     let chosen = kernels::select(t, kernel)?;
-    let images = chosen
-        .iter()
-        .map(|k| kernels::image(k))
+    let kernels = chosen
+        .into_iter()
+        .map(|k| Ok((k, kernels::image(k)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let built = cross::build_for_vm(t)?;
     if built.tests.is_empty() {
@@ -183,51 +194,92 @@ pub fn run(t: Target, kernel: Option<&str>, icount: bool) -> anyhow::Result<()> 
     let work = crate::target_dir().join(format!("vm-test-{}", t.goarch()));
     let _ = std::fs::remove_dir_all(&work);
     let initrd = crate::initramfs::build(&work, t, &built)?;
-    eprintln!("vm-test: built in {:.0} s", started.elapsed().as_secs_f64());
-    let mut failed_kernels = Vec::new();
-    for (k, image) in chosen.iter().zip(&images) {
-        if !boot(t, k, image, &initrd, &work, &built)? {
-            failed_kernels.push(k.name);
+    eprintln!(
+        "vm-test {}: built in {:.0} s",
+        t.goarch(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Prepared {
+        t,
+        kernels,
+        initrd,
+        work,
+        built,
+    })
+}
+
+/// `cargo xtask vm-test`: build, then boot each chosen kernel in turn, the console echoed.
+pub fn run(t: Target, kernel: Option<&str>, icount: bool) -> anyhow::Result<()> {
+    let p = prepare(t, kernel)?;
+    if icount && t != Target::Aarch64 {
+        bail!("--icount: only the arm64 guest has a PMU that counts under icount");
+    }
+    let mut failed = Vec::new();
+    for i in 0..p.kernels.len() {
+        if !boot(&p, Boot::Kernel(i), Echo::Console)? {
+            failed.push(p.kernels[i].0.name);
         }
     }
-    if icount {
-        if t != Target::Aarch64 {
-            bail!("--icount: only the arm64 guest has a PMU that counts under icount");
-        }
-        icount_boot(t, &images[0], &initrd, &work, &built)?;
+    if icount && !boot(&p, Boot::Icount, Echo::Console)? {
+        failed.push("icount");
     }
-    if !failed_kernels.is_empty() {
-        bail!(
-            "vm-test {} failed on {}",
-            t.goarch(),
-            failed_kernels.join(", ")
-        );
+    if !failed.is_empty() {
+        bail!("vm-test {} failed on {}", t.goarch(), failed.join(", "));
     }
     Ok(())
 }
 
-/// One boot of one kernel; prints `vm-test <arch> <kernel>: N passed, N failed`.
-fn boot(
-    t: Target,
-    k: &Kernel,
-    image: &Path,
-    initrd: &Path,
-    work: &Path,
-    built: &cross::Built,
-) -> anyhow::Result<bool> {
-    let mut qemu = qemu_command(t, image, initrd, k.tests, false)?;
-    let binaries = count_selected(built, k.tests);
+/// Which boot of a prepared architecture.
+#[derive(Debug, Clone, Copy)]
+pub enum Boot {
+    /// Its i-th chosen kernel, with the kernel's test binaries.
+    Kernel(usize),
+    /// arm64's first kernel again, with one CPU and `-icount shift=0`: only then does
+    /// qemu's PMU count instructions (and cycles equal them), so the PMU tests can check
+    /// an exact IPC. Only the `pmu` test binary runs.
+    Icount,
+}
+
+/// Whether a boot echoes its console as it comes (one boot at a time), or keeps it for its
+/// log and shows its end only on failure (boots side by side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    Console,
+    Quiet,
+}
+
+/// One boot; prints `vm-test <arch> <kernel>: N passed, N failed`. `Ok(false)`: it failed.
+pub fn boot(p: &Prepared, which: Boot, echo: Echo) -> anyhow::Result<bool> {
+    const ICOUNT_TESTS: &[&str] = &["pmu"];
+    let (k, image) = match which {
+        Boot::Kernel(i) => &p.kernels[i],
+        Boot::Icount => &p.kernels[0],
+    };
+    let icount = matches!(which, Boot::Icount);
+    let only = if icount { Some(ICOUNT_TESTS) } else { k.tests };
+    let mut qemu = qemu_command(p.t, image, &p.initrd, only, icount)?;
+    let binaries = count_selected(&p.built, only);
+    let (name, log) = if icount {
+        (
+            format!("{} (icount, pmu)", p.t.goarch()),
+            "console-icount.log".to_string(),
+        )
+    } else {
+        (
+            format!("{} {}", p.t.goarch(), k.name),
+            format!("console-{}.log", k.name),
+        )
+    };
     eprintln!(
-        "vm-test: booting {} (as on {}; {binaries} test binaries)",
+        "vm-test {name}: booting {} (as on {}; {binaries} test binaries)",
         image.display(),
         k.stands_for,
     );
     let booted = Instant::now();
-    let (console, timed_out) = run_qemu(&mut qemu)?;
-    let log = work.join(format!("console-{}.log", k.name));
+    let (console, timed_out) = run_qemu(&mut qemu, echo)?;
+    let log = p.work.join(log);
     std::fs::write(&log, console.as_bytes())?;
     let (passed, failed) = tally(&console, binaries);
-    let name = format!("{} {}", t.goarch(), k.name);
     println!("vm-test {name}: {passed} passed, {failed} failed");
     eprintln!(
         "vm-test {name}: {:.0} s boot and tests (console log: {})",
@@ -236,46 +288,28 @@ fn boot(
     );
     if timed_out {
         eprintln!("vm-test {name}: qemu killed after {QEMU_TIMEOUT:?}");
-        return Ok(false);
     }
-    let table = crate::support::observed_row(k, &console).and_then(|row| {
-        eprintln!("vm-test {name}: {row}");
-        crate::support::check(k, &row)
-    });
+    // the PMU-only boot checks no support-table row
+    let table = if icount {
+        Ok(())
+    } else {
+        crate::support::observed_row(k, &console).and_then(|row| {
+            eprintln!("vm-test {name}: {row}");
+            crate::support::check(k, &row)
+        })
+    };
     if let Err(e) = &table {
         eprintln!("vm-test {name}: support table: {e:#}");
     }
-    Ok(failed == 0 && passed > 0 && table.is_ok())
-}
-
-/// arm64 again, with one CPU and `-icount shift=0`: only then does qemu's PMU count
-/// instructions (and cycles equal them), so the PMU tests can check an exact IPC. Only
-/// the `pmu` test binary runs.
-fn icount_boot(
-    t: Target,
-    kernel: &Path,
-    initrd: &Path,
-    work: &Path,
-    built: &cross::Built,
-) -> anyhow::Result<()> {
-    const TESTS: &str = "pmu";
-    let n = count_selected(built, Some(&[TESTS]));
-    let booted = Instant::now();
-    let (console, timed_out) =
-        run_qemu(&mut qemu_command(t, kernel, initrd, Some(&[TESTS]), true)?)?;
-    let log = work.join("console-icount.log");
-    std::fs::write(&log, console.as_bytes())?;
-    let (passed, failed) = tally(&console, n);
-    println!("vm-test arm64 (icount, {TESTS}): {passed} passed, {failed} failed");
-    eprintln!(
-        "vm-test arm64 (icount): {:.0} s boot and tests (console log: {})",
-        booted.elapsed().as_secs_f64(),
-        log.display()
-    );
-    if timed_out || failed > 0 || passed == 0 {
-        bail!("vm-test arm64 (icount) failed");
+    let ok = !timed_out && failed == 0 && passed > 0 && table.is_ok();
+    if !ok && echo == Echo::Quiet {
+        let lines: Vec<&str> = console.lines().collect();
+        eprintln!("vm-test {name}: the console's last 80 lines:");
+        for l in &lines[lines.len().saturating_sub(80)..] {
+            eprintln!("  | {l}");
+        }
     }
-    Ok(())
+    Ok(ok)
 }
 
 /// How many of the built test executables (named `<test>-<hash>`) a boot that runs `only`
@@ -296,9 +330,9 @@ fn count_selected(built: &cross::Built, only: Option<&[&str]>) -> usize {
         .count()
 }
 
-/// Run qemu, echoing the console as it comes; kill it at QEMU_TIMEOUT. Returns the console
-/// and whether it was killed.
-fn run_qemu(qemu: &mut Command) -> anyhow::Result<(String, bool)> {
+/// Run qemu, echoing the console as it comes (`Echo::Console`); kill it at QEMU_TIMEOUT.
+/// Returns the console and whether it was killed.
+fn run_qemu(qemu: &mut Command, echo: Echo) -> anyhow::Result<(String, bool)> {
     let mut child = qemu
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -308,9 +342,11 @@ fn run_qemu(qemu: &mut Command) -> anyhow::Result<(String, bool)> {
     let reader = std::thread::spawn(move || {
         let (mut all, mut buf) = (Vec::new(), [0u8; 4096]);
         while let Ok(n @ 1..) = out.read(&mut buf) {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(&buf[..n]);
-            let _ = stdout.flush();
+            if echo == Echo::Console {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(&buf[..n]);
+                let _ = stdout.flush();
+            }
             all.extend_from_slice(&buf[..n]);
         }
         all
