@@ -23,6 +23,33 @@ fn series_for(
     })
 }
 
+/// The pid of a container's task, from `ctr task ls`.
+fn task_pid(containerd: &Containerd, id: &str) -> i32 {
+    let tasks = containerd.ctr(&["task", "ls"]);
+    String::from_utf8_lossy(&tasks.stdout)
+        .lines()
+        .find(|l| l.starts_with(id))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .expect("the container's pid in `ctr task ls`")
+}
+
+/// Waits until `pid` sleeps in sigwait (`/proc/<pid>/wchan`): every call it made before
+/// has returned. (Its blocked mask cannot tell: sigwait unblocks the awaited signals.)
+fn wait_until_in_sigwait(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        if wchan.starts_with("do_sigtimedwait") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} never waited in sigwait: {wchan}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn container_series_carry_pod_identity_and_end_after_grace() {
     container_lifecycle(&[], 1);
@@ -91,7 +118,7 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
     // after shows the one label set, until the series retire.
     let mut seen = LabelSets::default();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let before = loop {
+    loop {
         let m = agent.metrics();
         seen.add(&m, &cid);
         if let Some(first) = seen.sets.first() {
@@ -100,11 +127,16 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
                 Some("web-7d9f"),
                 "the first scrape with the container's series lacks its labels: {first:?}"
             );
-            break m;
+            break;
         }
         assert!(Instant::now() < deadline, "no series for the container");
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
+    // The first series may show while runc or the loader still make calls: the baseline
+    // is taken once the workload waits for its signal, when all its earlier calls returned.
+    wait_until_in_sigwait(task_pid(&containerd, &cid));
+    let before = agent.metrics();
+    seen.add(&before, &cid);
     assert!(
         containerd
             .ctr(&["task", "kill", "-s", "SIGUSR1", &cid])
@@ -289,12 +321,7 @@ fn a_container_met_during_an_outage_gains_its_labels_once() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tasks = containerd.ctr(&["task", "ls"]);
-    let pid: i32 = String::from_utf8_lossy(&tasks.stdout)
-        .lines()
-        .find(|l| l.starts_with(&id))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .expect("the container's pid in `ctr task ls`");
+    let pid = task_pid(&containerd, &id);
     containerd.stop();
     let socket = containerd.socket.display().to_string();
     let agent = Agent::start(&["--containerd-socket", &socket]);
