@@ -18,7 +18,7 @@ pub fn dist_dir() -> PathBuf {
 }
 
 /// What goes beside the binary in every archive (paths from the workspace root).
-const SHIPPED: &[&str] = &["README.md", "dashboards", "deploy"];
+const SHIPPED: &[&str] = &["README.md", "docs", "dashboards", "deploy"];
 
 /// Build `targets` in release mode and pack `archscope-<version>-<arch>.tar.gz` for each,
 /// with the image build context under `dist/image/<GOARCH>/agent`; SHA256SUMS over all.
@@ -103,7 +103,6 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copy a file or a directory tree.
 /// `dir/name` packed as `dir/name.tar.gz`, owned by root whoever builds it.
 pub fn tar_gz(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let archive = dir.join(format!("{name}.tar.gz"));
@@ -118,6 +117,7 @@ pub fn tar_gz(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     Ok(archive)
 }
 
+/// Copy a file or a directory tree.
 pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     if from.is_dir() {
         std::fs::create_dir_all(to)?;

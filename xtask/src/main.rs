@@ -78,7 +78,7 @@ enum Cmd {
     /// the running kernel (needs root).
     Test,
     /// Release archives under target/dist for each `--target` (default: x86_64, aarch64,
-    /// loongarch64) with the agent, dashboards, deploy/ and SHA256SUMS, and the image
+    /// loongarch64) with the agent, README, docs/, dashboards, deploy/ and SHA256SUMS, and the image
     /// build context; `--offline`: the vendored source bundle for air-gapped builds.
     Dist {
         #[arg(long, value_delimiter = ',')]
@@ -116,19 +116,19 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
-        Cmd::Setup => setup::run(true),
+        Cmd::Setup => setup::run(true, setup::Need::Test),
         Cmd::Build {
             release,
             target: None,
         } => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Run)?;
             build(release)
         }
         Cmd::Build {
             target: Some(t), ..
         } => {
             let t = cross::Target::parse(&t)?;
-            setup::run(false)?;
+            setup::run(false, setup::Need::Cross)?;
             cross::build(t)?;
             eprintln!("built {}", t.out_dir().join("agent").display());
             Ok(())
@@ -139,7 +139,7 @@ fn main() -> anyhow::Result<()> {
             icount,
         } => {
             let t = cross::Target::parse(&arch)?;
-            setup::run(false)?;
+            setup::run(false, setup::Need::Cross)?;
             vm::run(t, kernel.as_deref(), icount)
         }
         Cmd::VmBench {
@@ -149,7 +149,7 @@ fn main() -> anyhow::Result<()> {
             args,
         } => {
             let t = cross::Target::parse(&arch)?;
-            setup::run(false)?;
+            setup::run(false, setup::Need::Cross)?;
             let args = if args.is_empty() {
                 vec!["--quick".to_string()]
             } else {
@@ -158,7 +158,7 @@ fn main() -> anyhow::Result<()> {
             vm::bench(t, &out, &args, no_build)
         }
         Cmd::Run { release, args } => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Run)?;
             build(release)?;
             let bin = target_dir()
                 .join(if release { "release" } else { "debug" })
@@ -169,11 +169,11 @@ fn main() -> anyhow::Result<()> {
             Err(cmd.exec()).context("starting the agent")
         }
         Cmd::Test => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Test)?;
             test::run()
         }
         Cmd::Dist { target, offline } => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Cross)?;
             if offline {
                 offline::bundle()?;
                 return Ok(());
@@ -195,11 +195,11 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Dashboards => dashboards::write(),
         Cmd::TestOffline => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Run)?;
             offline::test()
         }
         Cmd::TestLeastPrivilege => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Test)?;
             test::least_privilege()
         }
         Cmd::Fuzz {
@@ -207,11 +207,11 @@ fn main() -> anyhow::Result<()> {
             dev,
             targets,
         } => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Test)?;
             fuzz::run(seconds, dev, &targets)
         }
         Cmd::Perf { quick } => {
-            setup::run(false)?;
+            setup::run(false, setup::Need::Test)?;
             status(cargo().args([
                 "build",
                 "--release",

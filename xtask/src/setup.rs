@@ -6,10 +6,10 @@ use anyhow::{Context, bail};
 
 use crate::status;
 
-/// Debian packages: Debian's rustc 1.96 for the eBPF crate (with core's source), LLVM 22
-/// for bpf-linker, bpftool for inspection, and the kernel headers the arch tables are
-/// tested against.
-const PACKAGES: &[&str] = &[
+/// Debian packages to build and run the agent: Debian's rustc 1.96 for the eBPF crate
+/// (with core's source), LLVM 22 for bpf-linker, a C toolchain, and protoc (containerd's
+/// API client is generated from its protos at build time).
+const RUN_PACKAGES: &[&str] = &[
     "rustc-web",
     "cargo-web",
     "rust-web-src",
@@ -18,19 +18,12 @@ const PACKAGES: &[&str] = &[
     "zlib1g-dev",
     "libzstd-dev",
     "gcc",
-    // libFuzzer (C++) for `cargo xtask fuzz`
-    "g++",
-    "linux-libc-dev",
-    "linux-libc-dev-arm64-cross",
-    "bpftool",
-    // containerd's API client is generated from its protos at build time
     "protobuf-compiler",
-    // real containers for the identity tests
-    "containerd",
-    "runc",
-    // network namespaces, veth and packet drops for the network tests
-    "iproute2",
-    "nftables",
+];
+
+/// To build for the other architectures and boot them under qemu (`build --target`,
+/// `vm-test`, `vm-bench`, `dist`).
+const CROSS_PACKAGES: &[&str] = &[
     // arm64: cross toolchain, Debian's arm64 std for rustc 1.96, qemu for the VM tests
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
@@ -54,6 +47,23 @@ const PACKAGES: &[&str] = &[
     "libelf-dev",
     "python3-venv",
     "qemu-system-misc",
+];
+
+/// What only the test suite uses.
+const TEST_PACKAGES: &[&str] = &[
+    // libFuzzer (C++) for `cargo xtask fuzz`
+    "g++",
+    // the kernel headers the arch tables are tested against
+    "linux-libc-dev",
+    "linux-libc-dev-arm64-cross",
+    // the tests read programs and maps back from the kernel
+    "bpftool",
+    // real containers for the identity tests
+    "containerd",
+    "runc",
+    // network namespaces, veth and packet drops for the network tests
+    "iproute2",
+    "nftables",
     // agent bench's HTML report is opened in headless Chromium by tests/tests/bench.rs
     "chromium",
     // the dashboards are proven against a real Prometheus scraping the agent
@@ -61,6 +71,17 @@ const PACKAGES: &[&str] = &[
     // systemd-analyze verify checks deploy/systemd/archscope.service
     "systemd",
 ];
+
+/// What a command needs set up: each level includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// Build and run the agent on this machine.
+    Run,
+    /// Build for the other architectures and boot them.
+    Cross,
+    /// The whole test suite (`cargo xtask setup` installs this much).
+    Test,
+}
 
 /// PyPI `ziglang`, the C compiler and linker for loongarch64-unknown-linux-musl.
 const ZIGLANG: &str = "ziglang==0.17.1";
@@ -72,14 +93,22 @@ const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
 const BPF_LINKER_VERSION: &str = "0.13.0";
 pub const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
 
-/// `verbose`: say what is already there too.
-pub fn run(verbose: bool) -> anyhow::Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+/// Install what `need` asks for and is missing. `verbose`: say what is already there too.
+pub fn run(verbose: bool, need: Need) -> anyhow::Result<()> {
+    let mut packages = RUN_PACKAGES.to_vec();
+    if need >= Need::Cross {
+        packages.extend(CROSS_PACKAGES);
+    }
+    if need >= Need::Test {
+        packages.extend(TEST_PACKAGES);
+    }
+    let missing: Vec<&str> = packages.into_iter().filter(|p| !installed(p)).collect();
     if !missing.is_empty() {
         eprintln!("setup: installing Debian packages: {}", missing.join(" "));
         root_required("install Debian packages")?;
         let foreign = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
-        if !foreign.lines().any(|a| a.trim() == "arm64") {
+        let arm64 = missing.iter().any(|p| p.ends_with(":arm64"));
+        if arm64 && !foreign.lines().any(|a| a.trim() == "arm64") {
             status(Command::new("dpkg").args(["--add-architecture", "arm64"]))?;
         }
         status(Command::new("apt-get").args(["update", "-q"]))?;
@@ -125,6 +154,9 @@ pub fn run(verbose: bool) -> anyhow::Result<()> {
         eprintln!("setup: bpf-linker {BPF_LINKER_VERSION} present");
     }
 
+    if need == Need::Run {
+        return Ok(());
+    }
     let python = venv().join("bin/python3");
     let zig_version = ZIGLANG.trim_start_matches("ziglang==");
     let zig_ok = Command::new(&python)
@@ -146,6 +178,9 @@ pub fn run(verbose: bool) -> anyhow::Result<()> {
         eprintln!("setup: zig present in {}", venv().display());
     }
 
+    if need < Need::Test {
+        return Ok(());
+    }
     let kv_version = KUBERNETES_VALIDATE.trim_start_matches("kubernetes-validate==");
     let kv_ok = Command::new(venv().join("bin/kubernetes-validate"))
         .arg("--version")

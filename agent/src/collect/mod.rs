@@ -5,6 +5,8 @@ mod kubernetes;
 pub mod memory;
 pub mod model;
 pub mod names;
+#[cfg(test)]
+mod names_test;
 mod net;
 mod pmu;
 mod syscalls;

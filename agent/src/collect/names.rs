@@ -454,7 +454,7 @@ pub const METADATA_CAPACITY: MetricDef = def(
 );
 pub const METADATA_DROPPED: MetricDef = def(
     "metadata_cache_dropped",
-    "Containers left out of the metadata cache at its last refresh because it was full.",
+    "Entries the metadata cache had no room for: left out of its last list, plus single lookups since.",
     None,
     Kind::Gauge,
 );

@@ -18,37 +18,18 @@ use crate::tracefs::Tracefs;
 /// The eBPF object built from ebpf/probes, embedded at build time.
 pub static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/archscope"));
 
-/// A family of programs that is switched on or off as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Feature {
-    Syscalls,
-    /// TCP connection lifecycle and retransmits.
-    Tcp,
-    /// TCP/UDP bytes and packets.
-    Traffic,
-    /// Hardware counters per cgroup (sched_switch reading the per-CPU counters).
-    Pmu,
-    /// New cgroups' paths as they are made, so that short-lived containers are named.
-    CgroupPaths,
-}
-
-impl Feature {
-    pub const ALL: [Feature; 5] = [
-        Feature::Syscalls,
-        Feature::Tcp,
-        Feature::Traffic,
-        Feature::Pmu,
-        Feature::CgroupPaths,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Feature::Syscalls => "syscalls",
-            Feature::Tcp => "tcp",
-            Feature::Traffic => "traffic",
-            Feature::Pmu => "pmu",
-            Feature::CgroupPaths => "cgroup_paths",
-        }
+archscope_common::named_enum! {
+    /// A family of programs that is switched on or off as a whole.
+    pub enum Feature {
+        Syscalls = "syscalls",
+        /// TCP connection lifecycle and retransmits.
+        Tcp = "tcp",
+        /// TCP/UDP bytes and packets.
+        Traffic = "traffic",
+        /// Hardware counters per cgroup (sched_switch reading the per-CPU counters).
+        Pmu = "pmu",
+        /// New cgroups' paths as they are made, so that short-lived containers are named.
+        CgroupPaths = "cgroup_paths",
     }
 }
 

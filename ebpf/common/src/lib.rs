@@ -5,6 +5,7 @@
 
 pub mod cgroup;
 pub mod fault;
+pub mod named;
 pub mod net;
 pub mod pmu;
 pub mod syscalls;

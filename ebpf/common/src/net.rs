@@ -4,39 +4,21 @@
 //! current task's: state changes and packets are mostly handled in softirq context.
 use crate::syscalls::HIST_BUCKETS;
 
-/// Why a connect attempt (SYN_SENT → CLOSE) failed, by the socket's `sk_err`.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnectFailure {
-    /// ECONNREFUSED: a RST answered the SYN (nothing listens on the port).
-    Refused = 0,
-    /// ETIMEDOUT: SYN retransmissions ran out.
-    Timeout = 1,
-    /// ECONNRESET / EPIPE.
-    Reset = 2,
-    /// Anything else, including a connect abandoned by close() (sk_err 0).
-    Other = 3,
-}
-
-pub const CONNECT_FAILURE_KINDS: usize = 4;
-
-impl ConnectFailure {
-    pub const ALL: [ConnectFailure; CONNECT_FAILURE_KINDS] = [
-        ConnectFailure::Refused,
-        ConnectFailure::Timeout,
-        ConnectFailure::Reset,
-        ConnectFailure::Other,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ConnectFailure::Refused => "refused",
-            ConnectFailure::Timeout => "timeout",
-            ConnectFailure::Reset => "reset",
-            ConnectFailure::Other => "other",
-        }
+crate::named_enum! {
+    /// Why a connect attempt (SYN_SENT → CLOSE) failed, by the socket's `sk_err`.
+    pub enum ConnectFailure {
+        /// ECONNREFUSED: a RST answered the SYN (nothing listens on the port).
+        Refused = "refused",
+        /// ETIMEDOUT: SYN retransmissions ran out.
+        Timeout = "timeout",
+        /// ECONNRESET / EPIPE.
+        Reset = "reset",
+        /// Anything else, including a connect abandoned by close() (sk_err 0).
+        Other = "other",
     }
 }
+
+pub const CONNECT_FAILURE_KINDS: usize = ConnectFailure::COUNT;
 
 /// Per-CPU TCP connection statistics of one cgroup.
 #[repr(C)]

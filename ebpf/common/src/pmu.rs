@@ -1,55 +1,23 @@
 //! Hardware counters per cgroup: what the `sched_switch` program writes and the agent reads.
 
-/// The counters the agent knows, one `PERF_EVENT_ARRAY` per slot (indexed by CPU). The
-/// order is the slot number shared by both sides.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PmuEvent {
-    Cycles = 0,
-    Instructions = 1,
-    CacheReferences = 2,
-    CacheMisses = 3,
-    BranchInstructions = 4,
-    BranchMisses = 5,
-    StalledCyclesFrontend = 6,
-    StalledCyclesBackend = 7,
-    LlcMisses = 8,
-}
-
-pub const PMU_SLOTS: usize = 9;
-
-impl PmuEvent {
-    pub const ALL: [PmuEvent; PMU_SLOTS] = [
-        PmuEvent::Cycles,
-        PmuEvent::Instructions,
-        PmuEvent::CacheReferences,
-        PmuEvent::CacheMisses,
-        PmuEvent::BranchInstructions,
-        PmuEvent::BranchMisses,
-        PmuEvent::StalledCyclesFrontend,
-        PmuEvent::StalledCyclesBackend,
-        PmuEvent::LlcMisses,
-    ];
-
-    /// The `event` label and the middle of the metric names.
-    pub fn name(self) -> &'static str {
-        match self {
-            PmuEvent::Cycles => "cycles",
-            PmuEvent::Instructions => "instructions",
-            PmuEvent::CacheReferences => "cache_references",
-            PmuEvent::CacheMisses => "cache_misses",
-            PmuEvent::BranchInstructions => "branch_instructions",
-            PmuEvent::BranchMisses => "branch_misses",
-            PmuEvent::StalledCyclesFrontend => "stalled_cycles_frontend",
-            PmuEvent::StalledCyclesBackend => "stalled_cycles_backend",
-            PmuEvent::LlcMisses => "llc_misses",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<PmuEvent> {
-        Self::ALL.into_iter().find(|e| e.name() == s)
+crate::named_enum! {
+    /// The counters the agent knows, one `PERF_EVENT_ARRAY` per slot (indexed by CPU). The
+    /// order is the slot number shared by both sides; the name is the `event` label and the
+    /// middle of the metric names.
+    pub enum PmuEvent {
+        Cycles = "cycles",
+        Instructions = "instructions",
+        CacheReferences = "cache_references",
+        CacheMisses = "cache_misses",
+        BranchInstructions = "branch_instructions",
+        BranchMisses = "branch_misses",
+        StalledCyclesFrontend = "stalled_cycles_frontend",
+        StalledCyclesBackend = "stalled_cycles_backend",
+        LlcMisses = "llc_misses",
     }
 }
+
+pub const PMU_SLOTS: usize = PmuEvent::COUNT;
 
 /// One counter reading, laid out as the kernel's `struct bpf_perf_event_value`
 /// (`counter`, `enabled`, `running`, nanoseconds for the two times). Also the per-cgroup

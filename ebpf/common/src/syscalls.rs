@@ -167,68 +167,39 @@ pub struct CompatLayout {
     pub _pad: u32,
 }
 
-/// Indices of the per-CPU loss counters the programs keep (`LOSSES` map).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Loss {
-    /// The statistics map was full: a call was not counted.
-    StatsMapFull = 0,
-    /// The errno map was full: a failure was not broken down by errno.
-    ErrnoMapFull = 1,
-    /// The in-flight map could not take an entry: the call was counted at entry, its
-    /// latency and failure were not measured.
-    InFlightMapFull = 2,
-    /// A sys_exit whose entry was not seen (started before the agent attached, or the
-    /// child's return from clone/fork).
-    ExitWithoutEnter = 3,
-    /// The tracepoint record could not be read.
-    ReadFailed = 4,
-    /// A network map (TCP statistics or traffic) was full: an event was not counted.
-    NetMapFull = 5,
-    /// The TCP socket map could not take an entry: a connect latency or an open
-    /// connection was not tracked.
-    SockMapFull = 6,
-    /// The per-cgroup counter map was full: a counter delta was not charged.
-    PmuMapFull = 7,
-    /// A counter could not be read at a context switch (other than "no counter on this
-    /// CPU"): its delta goes to the next reading's cgroup.
-    PmuReadFailed = 8,
-    /// The new-cgroup path map was full (the agent had not drained it): a cgroup made then
-    /// is named only if it still exists at the next walk of the tree.
-    CgroupPathsFull = 9,
-}
-
-pub const LOSS_KINDS: usize = 10;
-
-impl Loss {
-    pub const ALL: [Loss; LOSS_KINDS] = [
-        Loss::StatsMapFull,
-        Loss::ErrnoMapFull,
-        Loss::InFlightMapFull,
-        Loss::ExitWithoutEnter,
-        Loss::ReadFailed,
-        Loss::NetMapFull,
-        Loss::SockMapFull,
-        Loss::PmuMapFull,
-        Loss::PmuReadFailed,
-        Loss::CgroupPathsFull,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::StatsMapFull => "syscall_stats_map_full",
-            Loss::ErrnoMapFull => "syscall_errno_map_full",
-            Loss::InFlightMapFull => "syscall_inflight_map_full",
-            Loss::ExitWithoutEnter => "syscall_exit_without_enter",
-            Loss::ReadFailed => "tracepoint_read_failed",
-            Loss::NetMapFull => "net_map_full",
-            Loss::SockMapFull => "tcp_sock_map_full",
-            Loss::PmuMapFull => "pmu_stats_map_full",
-            Loss::PmuReadFailed => "pmu_read_failed",
-            Loss::CgroupPathsFull => "cgroup_paths_map_full",
-        }
+crate::named_enum! {
+    /// Indices of the per-CPU loss counters the programs keep (`LOSSES` map); the names
+    /// are the `reason` label of `archscope_kernel_losses_total`.
+    pub enum Loss {
+        /// The statistics map was full: a call was not counted.
+        StatsMapFull = "syscall_stats_map_full",
+        /// The errno map was full: a failure was not broken down by errno.
+        ErrnoMapFull = "syscall_errno_map_full",
+        /// The in-flight map could not take an entry: the call was counted at entry, its
+        /// latency and failure were not measured.
+        InFlightMapFull = "syscall_inflight_map_full",
+        /// A sys_exit whose entry was not seen (started before the agent attached, or the
+        /// child's return from clone/fork).
+        ExitWithoutEnter = "syscall_exit_without_enter",
+        /// The tracepoint record could not be read.
+        ReadFailed = "tracepoint_read_failed",
+        /// A network map (TCP statistics or traffic) was full: an event was not counted.
+        NetMapFull = "net_map_full",
+        /// The TCP socket map could not take an entry: a connect latency or an open
+        /// connection was not tracked.
+        SockMapFull = "tcp_sock_map_full",
+        /// The per-cgroup counter map was full: a counter delta was not charged.
+        PmuMapFull = "pmu_stats_map_full",
+        /// A counter could not be read at a context switch (other than "no counter on this
+        /// CPU"): its delta goes to the next reading's cgroup.
+        PmuReadFailed = "pmu_read_failed",
+        /// The new-cgroup path map was full (the agent had not drained it): a cgroup made then
+        /// is named only if it still exists at the next walk of the tree.
+        CgroupPathsFull = "cgroup_paths_map_full",
     }
 }
+
+pub const LOSS_KINDS: usize = Loss::COUNT;
 
 const _: () = assert!(core::mem::size_of::<SyscallKey>() == 16);
 const _: () = assert!(core::mem::size_of::<SyscallStats>() == 8 * (4 + HIST_BUCKETS));

@@ -121,7 +121,7 @@ fn variable(v: Var) -> Value {
         Var::Benchmark => (
             "benchmark",
             "Benchmark",
-            "label_values(archscope_bench_operations_per_second, benchmark)",
+            "label_values(archscope_bench_median, benchmark)",
             true,
         ),
     };

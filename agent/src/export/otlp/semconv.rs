@@ -1,7 +1,7 @@
 //! Names on the OpenTelemetry side, in one place: metric names and UCUM units for each
 //! family, and attribute keys for each label. The semantic conventions are used where
 //! they define a name; `archscope.*` otherwise. The Prometheus names do not change.
-//! README.md's metric reference prints this mapping; keep the two in step.
+//! docs/metrics.md prints this mapping; keep the two in step.
 use opentelemetry_semantic_conventions::attribute as attr;
 use opentelemetry_semantic_conventions::metric as semconv_metric;
 

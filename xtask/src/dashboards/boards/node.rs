@@ -150,7 +150,7 @@ pub fn hardware() -> Board {
     Board {
         uid: "archscope-hardware",
         title: "archscope / Hardware and service traffic",
-        description: "Each service's traffic beside the hardware it runs on: IPC, cache misses, memory bandwidth, temperatures and power where the node exposes them.",
+        description: "Each service's traffic beside the hardware it runs on: IPC and cache misses where the node's PMU counts them.",
         vars: &[Arch, Node, Namespace, Pod],
         panels: vec![
             row("Service traffic"),
@@ -189,6 +189,9 @@ pub fn hardware() -> Board {
                     ),
                     "{{namespace}}/{{pod}}",
                 )],
+            )
+            .describe(
+                "From the PMU feature: empty on nodes without a hardware PMU (most VMs), where archscope_feature_up{feature=\"pmu\"} is 0.",
             ),
             row("The hardware underneath"),
             ts(
@@ -213,42 +216,6 @@ pub fn hardware() -> Board {
                     ),
                     "{{instance}}",
                 )],
-            ),
-            ts(
-                "Memory bandwidth by node",
-                "Bps",
-                &[(
-                    &format!(
-                        "sum by (instance) ({})",
-                        rate("archscope_cpu_memory_bytes_total", NODE)
-                    ),
-                    "{{instance}}",
-                )],
-            )
-            .describe(
-                "Uncore/memory-controller counters where the CPU has them (archscope_pmu_counter_available shows which).",
-            ),
-            ts(
-                "Temperatures",
-                "celsius",
-                &[(
-                    &format!("archscope_node_temperature_celsius{{{NODE}}}"),
-                    "{{instance}} {{sensor}}",
-                )],
-            )
-            .describe(
-                "From the node's hwmon/thermal sensors where it exposes them; empty on nodes without sensors (most VMs).",
-            ),
-            ts(
-                "Power",
-                "watt",
-                &[(
-                    &format!("archscope_node_power_watts{{{NODE}}}"),
-                    "{{instance}} {{domain}}",
-                )],
-            )
-            .describe(
-                "RAPL or the platform's power meters where the node exposes them; empty elsewhere.",
             ),
             ts(
                 "Syscalls/s by node (traffic for scale)",
