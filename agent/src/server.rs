@@ -1,4 +1,4 @@
-//! HTTP: /metrics (OpenMetrics text), /healthz (the process serves), /readyz (the
+//! HTTP: /metrics (OpenMetrics or Prometheus text, gzip when asked for), /healthz (the process serves), /readyz (the
 //! syscall programs are attached and collecting), and the bench API:
 //! GET /api/v1/bench/latest (the newest results document, 404 without one) and
 //! POST /api/v1/bench/run?quick=true&bench=a,b (run the suite now, store and return it;
@@ -7,13 +7,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::collect::Collector;
 
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const JSON: &str = "application/json";
 
 pub fn router(collector: Arc<Collector>) -> Router {
@@ -24,12 +23,17 @@ pub fn router(collector: Arc<Collector>) -> Router {
         .route("/api/v1/bench/latest", get(bench_latest))
         .route("/api/v1/bench/run", post(bench_run))
         .with_state(collector)
+        // gzip for clients that accept it (Prometheus does): /metrics shrinks about tenfold
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
-async fn metrics(State(c): State<Arc<Collector>>) -> Response {
+async fn metrics(State(c): State<Arc<Collector>>, headers: HeaderMap) -> Response {
+    use crate::export::prometheus::{Format, scrape};
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
     // Map reads are blocking syscalls: keep them off the async workers.
-    match tokio::task::spawn_blocking(move || crate::export::prometheus::scrape(&c)).await {
-        Ok(Ok(text)) => ([(header::CONTENT_TYPE, OPENMETRICS)], text).into_response(),
+    match tokio::task::spawn_blocking(move || scrape(&c, format)).await {
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, format.content_type())], text).into_response(),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "encoding failed\n").into_response(),
     }
 }

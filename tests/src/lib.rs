@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 pub mod containerd;
 pub mod manifests;
 pub mod otlp_receiver;
+pub mod prometheus;
 
 /// True (with a note) inside the qemu VMs: tests whose subject does not depend on the
 /// architecture and that lean on wall-clock timing (export intervals, 10,000 spawns) run
@@ -161,6 +162,10 @@ pub fn workload_cmd() -> Command {
     Command::new(workload_bin())
 }
 
+/// The Accept header Prometheus sends: /metrics answers it in OpenMetrics, whose `# EOF`
+/// marks a whole response (any other client gets the text format 0.0.4).
+pub const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
 /// A running `agent run` on a free loopback port, stopped (SIGTERM) on drop.
 pub struct Agent {
     child: Child,
@@ -222,6 +227,7 @@ impl Agent {
 
     pub fn get(&self, path: &str) -> String {
         ureq::get(&format!("http://{}{path}", self.addr))
+            .header("accept", OPENMETRICS)
             .call()
             .unwrap()
             .into_body()

@@ -148,6 +148,7 @@ fn the_daemonset_pod_runs_least_privileged() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let m = loop {
         let text = ureq::get(&format!("{url}/metrics"))
+            .header("accept", archscope_tests::OPENMETRICS)
             .call()
             .unwrap()
             .into_body()
@@ -188,6 +189,7 @@ fn the_daemonset_pod_runs_least_privileged() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = ureq::get(&format!("{url}/metrics"))
+            .header("accept", archscope_tests::OPENMETRICS)
             .call()
             .unwrap()
             .into_body()

@@ -6,10 +6,11 @@
 //! SKIP lists the only panels allowed to lack data, each with its reason: metrics of
 //! hardware this host lacks, traffic or bench results the test does not make.
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use archscope_tests::containerd::{Container, Containerd, rootfs};
+use archscope_tests::prometheus::{Prometheus, wait_for};
 use archscope_tests::{Agent, cgroup2_root, skip_under_emulation, workload_cmd};
 use serde_json::Value;
 
@@ -48,87 +49,6 @@ const SKIP_VARS: &[(&str, &str)] = &[("benchmark", BENCH)];
 
 /// Grafana's `$__rate_interval` for a 1 s scrape interval is 4 s; a little more is safe.
 const RATE_INTERVAL: &str = "10s";
-
-struct Prometheus {
-    child: Child,
-    dir: PathBuf,
-    url: String,
-}
-
-impl Prometheus {
-    fn start(target: &str) -> Prometheus {
-        let dir = std::env::temp_dir().join(format!("archscope-prometheus-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: archscope\n    static_configs:\n      - targets: [\"{target}\"]\n"
-            ),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-            .spawn()
-            .expect("prometheus (Debian's package; `cargo xtask setup` installs it)");
-        let p = Prometheus {
-            child,
-            dir,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        wait_for(60, "prometheus ready", || {
-            ureq::get(&format!("{}/-/ready", p.url))
-                .call()
-                .is_ok_and(|r| r.status() == 200)
-        });
-        p
-    }
-
-    fn query(&self, expr: &str) -> Value {
-        let body = ureq::get(&format!("{}/api/v1/query", self.url))
-            .query("query", expr)
-            .call()
-            .unwrap_or_else(|e| panic!("query {expr}: {e}"))
-            .into_body()
-            .read_to_string()
-            .unwrap();
-        let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["status"], "success", "{expr}: {body}");
-        v["data"].clone()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn wait_for(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// At least one finite value in a query result.
 fn has_data(data: &Value) -> bool {

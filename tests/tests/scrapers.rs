@@ -25,6 +25,7 @@ fn fifty_concurrent_scrapers_for_a_minute() {
             s.spawn(|| {
                 while started.elapsed() < RUN {
                     let body = ureq::get(&url)
+                        .header("accept", archscope_tests::OPENMETRICS)
                         .call()
                         .unwrap_or_else(|e| panic!("scrape failed: {e}"))
                         .into_body()
