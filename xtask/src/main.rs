@@ -88,6 +88,9 @@ enum Cmd {
     },
     /// Regenerate the Grafana dashboards in dashboards/*.json
     Dashboards,
+    /// Regenerate docs/metrics.md's metric table from the catalogue
+    /// (agent/src/collect/names/)
+    Docs,
     /// Build the offline bundle as an air-gapped site would (no network, empty
     /// CARGO_HOME, no eBPF toolchain) and smoke-test the binary. Several minutes.
     TestOffline,
@@ -194,6 +197,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Dashboards => dashboards::write(),
+        // The catalogue is the agent's own code: its test writes the table when blessed.
+        Cmd::Docs => status(
+            cargo()
+                .args(["test", "-p", "archscope-agent", "--lib"])
+                .arg("collect::names::reference::metrics_doc_lists_the_catalogue")
+                .env("ARCHSCOPE_BLESS", "1"),
+        ),
         Cmd::TestOffline => {
             setup::run(false, setup::Need::Run)?;
             offline::test()

@@ -114,6 +114,20 @@ impl Collector {
         if let Some(b) = self.bench.get() {
             snap.families.extend(b.families());
         }
+        // The catalogue's label keys are documentation; debug builds (the tests' agent)
+        // hold every series to them so the docs cannot drift from what is exported.
+        #[cfg(debug_assertions)]
+        for f in &snap.families {
+            let def = names::by_name(f.name).expect("every family is in the catalogue");
+            for s in &f.series {
+                let keys: Vec<&str> = s.labels.iter().map(|(k, _)| *k).collect();
+                assert!(
+                    def.declares(&keys),
+                    "{}: labels {keys:?} are not the catalogue's",
+                    f.name
+                );
+            }
+        }
         snap
     }
 

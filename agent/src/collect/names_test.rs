@@ -3,24 +3,21 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::model::{Kind, Unit};
+use super::model::Kind;
 use super::names::{ALL, MetricDef};
 
-/// The sample names Prometheus sees for `def` (the encoder adds the unit and the kind's
-/// suffixes).
+/// The sample names Prometheus sees for `def`.
 fn exposed(def: &MetricDef) -> Vec<String> {
-    let unit = match def.unit {
-        Some(Unit::Seconds) => "_seconds",
-        Some(Unit::Bytes) => "_bytes",
-        None => "",
-    };
-    let base = format!("archscope_{}{unit}", def.name);
+    let name = def.prometheus_name();
     match def.kind {
-        Kind::Counter => vec![format!("{base}_total"), base],
-        Kind::Gauge => vec![base],
+        Kind::Counter => {
+            let base = name.trim_end_matches("_total").to_string();
+            vec![name, base]
+        }
+        Kind::Gauge => vec![name],
         Kind::Histogram => ["_bucket", "_sum", "_count", ""]
             .iter()
-            .map(|s| format!("{base}{s}"))
+            .map(|s| format!("{name}{s}"))
             .collect(),
     }
 }

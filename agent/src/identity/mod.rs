@@ -8,4 +8,4 @@ pub mod kubernetes;
 mod labeler;
 pub mod source;
 
-pub use labeler::Labeler;
+pub use labeler::{IDENTITY_LABELS, Labeler};

@@ -1,4 +1,4 @@
-//! The five boards. Metric names: agent/src/collect/names.rs (syscalls, identity, health);
+//! The five boards. Metric names: agent/src/collect/names/ (syscalls, identity, health);
 //! network (`archscope_network_io_bytes_total`, `archscope_tcp_*`), PMU (`archscope_cpu_*`,
 //! `archscope_cgroup_cpu_*` hardware counters, `archscope_pmu_counter_available`),
 //! sensors and bench (`archscope_bench_*`) follow the same pattern for features on their
