@@ -91,10 +91,10 @@ pub enum CgroupMode {
     V1,
 }
 
-/// `archscope_sys_enter,tcp_retransmit` → the programs' bits in
-/// `archscope_common::fault::PROGRAM_NAMES` (the `archscope_` prefix may be left out).
+/// `archscope_sys_enter,tcp_retransmit` → the programs' bits in `FaultInjection::reject`
+/// (the `archscope_` prefix may be left out).
 fn program_bits(s: &str) -> Result<u32, ConfigError> {
-    use archscope_common::fault::PROGRAM_NAMES;
+    use archscope_common::Program;
     let mut bits = 0;
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let full = if name.starts_with("archscope_") {
@@ -102,14 +102,14 @@ fn program_bits(s: &str) -> Result<u32, ConfigError> {
         } else {
             format!("archscope_{name}")
         };
-        let i = PROGRAM_NAMES
-            .iter()
-            .position(|p| *p == full)
-            .ok_or_else(|| ConfigError::Field {
-                field: "inject_verifier_reject",
-                msg: format!("`{name}` is not one of {}", PROGRAM_NAMES.join(", ")),
-            })?;
-        bits |= 1 << i;
+        let program = Program::from_name(&full).ok_or_else(|| ConfigError::Field {
+            field: "inject_verifier_reject",
+            msg: format!(
+                "`{name}` is not one of {}",
+                Program::ALL.map(Program::name).join(", ")
+            ),
+        })?;
+        bits |= 1 << program as u32;
     }
     Ok(bits)
 }

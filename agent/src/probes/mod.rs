@@ -7,6 +7,7 @@ pub mod net;
 pub mod pmu;
 pub mod syscalls;
 
+use archscope_common::Program;
 use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 
@@ -68,7 +69,7 @@ pub struct ProgramSpec {
 
 pub const PROGRAMS: &[ProgramSpec] = &[
     ProgramSpec {
-        name: "archscope_sys_enter",
+        name: Program::SysEnter.name(),
         feature: Feature::Syscalls,
         hook: Hook::RawTracepoint { name: "sys_enter" },
         required: true,
@@ -76,7 +77,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     // Calls are counted at exit, so without it only the calls that may not return count:
     // the feature is off, not degraded.
     ProgramSpec {
-        name: "archscope_sys_exit",
+        name: Program::SysExit.name(),
         feature: Feature::Syscalls,
         hook: Hook::RawTracepoint { name: "sys_exit" },
         required: true,
@@ -84,7 +85,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     // Without it the in-flight entries of exited threads stay until the map is full;
     // from then on calls still count (at entry), failures and latency do not.
     ProgramSpec {
-        name: "archscope_sys_thread_exit",
+        name: Program::SysThreadExit.name(),
         feature: Feature::Syscalls,
         hook: Hook::RawTracepoint {
             name: "sched_process_exit",
@@ -92,7 +93,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: false,
     },
     ProgramSpec {
-        name: "archscope_tcp_state",
+        name: Program::TcpState.name(),
         feature: Feature::Tcp,
         hook: Hook::Tracepoint {
             category: "sock",
@@ -101,7 +102,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: true,
     },
     ProgramSpec {
-        name: "archscope_tcp_retransmit",
+        name: Program::TcpRetransmit.name(),
         feature: Feature::Tcp,
         hook: Hook::Tracepoint {
             category: "tcp",
@@ -110,19 +111,19 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: false,
     },
     ProgramSpec {
-        name: "archscope_skb_egress",
+        name: Program::SkbEgress.name(),
         feature: Feature::Traffic,
         hook: Hook::CgroupSkb { egress: true },
         required: true,
     },
     ProgramSpec {
-        name: "archscope_skb_ingress",
+        name: Program::SkbIngress.name(),
         feature: Feature::Traffic,
         hook: Hook::CgroupSkb { egress: false },
         required: true,
     },
     ProgramSpec {
-        name: "archscope_sched_switch",
+        name: Program::SchedSwitch.name(),
         feature: Feature::Pmu,
         hook: Hook::Tracepoint {
             category: "sched",
@@ -131,7 +132,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: true,
     },
     ProgramSpec {
-        name: "archscope_cgroup_mkdir",
+        name: Program::CgroupMkdir.name(),
         feature: Feature::CgroupPaths,
         hook: Hook::Tracepoint {
             category: "cgroup",
@@ -472,16 +473,29 @@ fn rejection(program: &str, e: &aya::programs::ProgramError) -> String {
 
 #[cfg(test)]
 mod tests {
+    use archscope_common::{FloorProgram, Program};
+
+    fn sorted(mut names: Vec<&str>) -> Vec<&str> {
+        names.sort_unstable();
+        names
+    }
+
+    /// aya names a program after its function in ebpf/probes, so nothing but this test
+    /// ties those functions to `Program`'s names.
     #[test]
-    fn fault_injection_bits_follow_the_program_table() {
-        let names: Vec<&str> = super::PROGRAMS.iter().map(|p| p.name).collect();
-        let mut bits = archscope_common::fault::PROGRAM_NAMES.to_vec();
-        bits.sort_unstable();
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
+    fn programs_match_the_object() {
+        let object = aya_obj::Object::parse(super::OBJECT).expect("the embedded eBPF object");
+        let listed = sorted(Program::ALL.iter().map(|p| p.name()).collect());
+        let floor = FloorProgram::ALL.iter().map(|p| p.name());
         assert_eq!(
-            sorted, bits,
-            "every program has a bit and every bit a program"
+            sorted(object.programs.keys().map(String::as_str).collect()),
+            sorted(listed.iter().copied().chain(floor).collect()),
+            "the object's programs are `Program`'s and `FloorProgram`'s"
+        );
+        assert_eq!(
+            sorted(super::PROGRAMS.iter().map(|p| p.name).collect()),
+            listed,
+            "the table loads every program once"
         );
     }
 }

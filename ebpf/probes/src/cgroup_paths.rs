@@ -2,7 +2,7 @@
 //! between two snapshots is otherwise never found by the agent's walk of the tree, and its
 //! counts would be exported under a bare id. The agent takes the entries out of the map
 //! at each snapshot, so the map only holds the cgroups made since the last one.
-use archscope_common::{CGROUP_PATH_MAX, CgroupMkdirLayout, CgroupPath, Loss};
+use archscope_common::{CGROUP_PATH_MAX, CgroupMkdirLayout, CgroupPath, Loss, Program};
 use aya_ebpf::{
     EbpfContext,
     helpers::bpf_probe_read_kernel_str_bytes,
@@ -34,7 +34,7 @@ static CGROUP_PATH_SCRATCH: PerCpuArray<CgroupPath> = PerCpuArray::with_max_entr
 
 #[tracepoint]
 pub fn archscope_cgroup_mkdir(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::CGROUP_MKDIR);
+    crate::fault::reject_if_injected(Program::CgroupMkdir);
     if record(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }

@@ -5,7 +5,7 @@
 //! cgroup is the socket's (`sk->sk_cgrp_data.cgroup->kn->id`, offsets from BTF), never
 //! the current task's.
 use archscope_common::{
-    ConnectFailure, IPPROTO_TCP, Loss, SockInfo, TcpLayout, TcpStats, hist_bucket,
+    ConnectFailure, IPPROTO_TCP, Loss, Program, SockInfo, TcpLayout, TcpStats, hist_bucket,
 };
 use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel},
@@ -96,7 +96,7 @@ fn stats_of(ctx: &TracePointContext, cgroup_id: u64) -> Option<*mut TcpStats> {
 
 #[tracepoint(category = "sock", name = "inet_sock_set_state")]
 pub fn archscope_tcp_state(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::TCP_STATE);
+    crate::fault::reject_if_injected(Program::TcpState);
     if try_tcp_state(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }
@@ -231,7 +231,7 @@ fn closed(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Result<(
 
 #[tracepoint(category = "tcp", name = "tcp_retransmit_skb")]
 pub fn archscope_tcp_retransmit(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::TCP_RETRANSMIT);
+    crate::fault::reject_if_injected(Program::TcpRetransmit);
     if try_tcp_retransmit(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }

@@ -5,7 +5,7 @@
 //! Payload = skb length minus the IP and TCP/UDP headers. A GSO/GRO packet carries one
 //! set of headers for many segments, so its payload is still exact and its segment count
 //! is `gso_segs`.
-use archscope_common::{IPPROTO_TCP, IPPROTO_UDP, Loss, Traffic};
+use archscope_common::{IPPROTO_TCP, IPPROTO_UDP, Loss, Program, Traffic};
 use aya_ebpf::{
     helpers::bpf_skb_cgroup_id,
     macros::{cgroup_skb, map},
@@ -24,14 +24,14 @@ const ETH_P_IPV6: u32 = 0x86DD;
 
 #[cgroup_skb]
 pub fn archscope_skb_egress(ctx: SkBuffContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SKB_EGRESS);
+    crate::fault::reject_if_injected(Program::SkbEgress);
     let _ = try_count(&ctx, true);
     1 // always let the packet through: we observe, never filter
 }
 
 #[cgroup_skb]
 pub fn archscope_skb_ingress(ctx: SkBuffContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SKB_INGRESS);
+    crate::fault::reject_if_injected(Program::SkbIngress);
     let _ = try_count(&ctx, false);
     1
 }
