@@ -69,7 +69,10 @@ fn record(ctx: &TracePointContext) -> Result<(), i64> {
             .map_err(i64::from)?
             .len();
         (*scratch).len = n.min(CGROUP_PATH_MAX - 1) as u32;
-        if CGROUP_PATHS.insert(&id, &*scratch, 0).is_err() {
+        // By reference: by value the 264-byte path would be copied onto the 512-byte stack.
+        #[allow(clippy::needless_borrows_for_generic_args)]
+        let inserted = CGROUP_PATHS.insert(id, &*scratch, 0);
+        if inserted.is_err() {
             losses::count(Loss::CgroupPathsFull);
         }
     }

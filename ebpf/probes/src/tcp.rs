@@ -123,7 +123,7 @@ fn try_tcp_state(ctx: &TracePointContext) -> Result<(), i64> {
             established: 0,
             _pad: 0,
         };
-        if TCP_SOCKS.insert(&sk, &info, 0).is_err() {
+        if TCP_SOCKS.insert(sk, info, 0).is_err() {
             losses::count(Loss::SockMapFull);
         }
     } else if new == l.st_established {
@@ -147,7 +147,7 @@ fn established(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Res
     unsafe {
         if active {
             add(&raw mut (*s).active_opens, 1);
-            if let Some(info) = TCP_SOCKS.get_ptr_mut(&sk)
+            if let Some(info) = TCP_SOCKS.get_ptr_mut(sk)
                 && (*info).syn_ns != 0
                 && now > (*info).syn_ns
             {
@@ -167,7 +167,7 @@ fn established(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Res
             established: 1,
             _pad: 0,
         };
-        if TCP_SOCKS.insert(&sk, &info, 0).is_ok() {
+        if TCP_SOCKS.insert(sk, info, 0).is_ok() {
             add(&raw mut (*s).open, 1);
         } else {
             losses::count(Loss::SockMapFull);
@@ -178,8 +178,8 @@ fn established(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Res
 
 fn closed(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Result<(), i64> {
     // SAFETY: the value is copied out at once.
-    let tracked = unsafe { TCP_SOCKS.get(&sk) }.map(|i| i.established);
-    let _ = TCP_SOCKS.remove(&sk);
+    let tracked = unsafe { TCP_SOCKS.get(sk) }.map(|i| i.established);
+    let _ = TCP_SOCKS.remove(sk);
     // A listener closing, or a handshake that never completed on the accept side.
     if old == l.st_syn_recv || old == l.st_close || old == l.st_listen {
         return Ok(());

@@ -49,19 +49,16 @@ fn try_count(ctx: &SkBuffContext, egress: bool) -> Result<(), i64> {
     };
     // cgroup_skb data starts at the network header.
     let (l4, ip_len) = if proto == ETH_P_IP {
-        let vihl: u8 = ctx.load(0).map_err(i64::from)?;
-        (
-            ctx.load::<u8>(9).map_err(i64::from)?,
-            ((vihl & 0x0f) as u32) * 4,
-        )
+        let vihl: u8 = ctx.load(0)?;
+        (ctx.load::<u8>(9)?, ((vihl & 0x0f) as u32) * 4)
     } else if proto == ETH_P_IPV6 {
         // Extension headers are not walked: such packets count as neither TCP nor UDP.
-        (ctx.load::<u8>(6).map_err(i64::from)?, 40)
+        (ctx.load::<u8>(6)?, 40)
     } else {
         return Ok(());
     };
     let hdr = if l4 == IPPROTO_TCP {
-        let off: u8 = ctx.load(ip_len as usize + 12).map_err(i64::from)?;
+        let off: u8 = ctx.load(ip_len as usize + 12)?;
         ip_len + ((off >> 4) as u32) * 4
     } else if l4 == IPPROTO_UDP {
         ip_len + 8
