@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::errors::ConfigError;
+
 /// Environment variables the agent reads; any other `ARCHSCOPE_*` variable is an error
 /// (a typo would otherwise be silently ignored).
 pub const ENV_VARS: &[&str] = &[
@@ -149,16 +151,6 @@ pub const V1_CONTROLLERS: &[&str] = &[
     "memory", "cpu", "cpuacct", "pids", "cpuset", "blkio", "devices", "freezer",
 ];
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("config file {path}: {msg}")]
-    File { path: PathBuf, msg: String },
-    #[error("{field}: {msg}")]
-    Field { field: &'static str, msg: String },
-    #[error("environment variable {0} is not an archscope setting (known: {known})", known = ENV_VARS.join(", "))]
-    UnknownEnv(String),
-}
-
 /// Values as the config file spells them. All optional: what is absent falls through to
 /// the defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -193,6 +185,22 @@ pub struct FileConfig {
     pub otlp_temporality: Option<String>,
     pub otlp_ca_file: Option<PathBuf>,
     pub otlp_queue_points: Option<u64>,
+}
+
+impl FileConfig {
+    /// The file's `otlp_*` keys in the shape of the flags they share names with.
+    pub fn otlp(&self) -> crate::export::otlp::OtlpFlags {
+        crate::export::otlp::OtlpFlags {
+            otlp_endpoint: self.otlp_endpoint.clone(),
+            otlp_protocol: self.otlp_protocol.clone(),
+            otlp_headers: self.otlp_headers.clone(),
+            otlp_timeout: self.otlp_timeout.clone(),
+            otlp_interval: self.otlp_interval.clone(),
+            otlp_temporality: self.otlp_temporality.clone(),
+            otlp_ca_file: self.otlp_ca_file.clone(),
+            otlp_queue_points: self.otlp_queue_points.map(|n| n.to_string()),
+        }
+    }
 }
 
 /// Values from flags or the environment (clap resolves those two), as strings so that
@@ -356,7 +364,8 @@ impl Config {
     /// included); `resolve` without reading anything but the environment.
     pub fn merge(o: &Overrides, f: FileConfig) -> Result<Config, ConfigError> {
         let d = Config::default();
-        let otlp = crate::export::otlp::settings::resolve(&o.otlp, &f, &|k| std::env::var(k).ok())?;
+        let otlp =
+            crate::export::otlp::settings::resolve(&o.otlp, &f.otlp(), &|k| std::env::var(k).ok())?;
         let num =
             |field, flag: &Option<String>, file: Option<u64>, def: u64, min: u64, max: u64| {
                 let v = match (flag, file) {
@@ -592,7 +601,10 @@ fn check_env() -> Result<(), ConfigError> {
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
         if k.starts_with("ARCHSCOPE_") && !ENV_VARS.contains(&k.as_ref()) {
-            return Err(ConfigError::UnknownEnv(k.into_owned()));
+            return Err(ConfigError::UnknownEnv {
+                name: k.into_owned(),
+                known: ENV_VARS.join(", "),
+            });
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use aya::{Ebpf, EbpfLoader};
 
 use crate::arch::Arch;
 use crate::config::{Config, SyscallMode};
+use crate::errors::chain;
 use crate::pmu::Pmu;
 use crate::tracefs::Tracefs;
 
@@ -431,23 +432,6 @@ fn attach(
         }
     }
     Ok(())
-}
-
-/// An error and its causes on one line; a verifier log is cut to its last line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    let s = s.trim().replace('\n', " | ");
-    if s.len() > 400 {
-        format!("{}…", &s[..s.floor_char_boundary(400)])
-    } else {
-        s
-    }
 }
 
 /// One line for `agent check` and the metric's log: the verifier's verdict (the last line
