@@ -1,9 +1,9 @@
 //! Project tasks, `cargo xtask <task>`: setup, build, run, test (the whole suite as CI runs
 //! it), vm-test and vm-bench (a real kernel of another architecture under qemu), dist,
 //! test-offline, test-least-privilege, perf, fuzz and dashboards. Modules that serve them:
-//! ebpf (the one eBPF object every build embeds), cross (cross builds), guests, initramfs,
-//! kernel and kernels (the qemu guests and the kernels they boot), support (the kernel
-//! support table the guests are held to).
+//! ebpf (the one eBPF object every build embeds), cross (cross builds), guests, qemu,
+//! initramfs, kernel and kernels (the qemu guests and the kernels they boot), support (the
+//! kernel support table the guests are held to).
 mod cross;
 mod dashboards;
 mod dist;
@@ -14,6 +14,7 @@ mod initramfs;
 mod kernel;
 mod kernels;
 mod offline;
+mod qemu;
 mod setup;
 mod support;
 mod test;
