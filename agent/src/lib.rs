@@ -6,6 +6,7 @@ pub mod btf;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod errors;
 pub mod export;
 pub mod identity;
 pub mod mounts;

@@ -1,7 +1,7 @@
 //! `agent`: parse the command line and dispatch; nothing else.
 use std::process::ExitCode;
 
-use archscope_agent::{UsageError, bench, cli, probes};
+use archscope_agent::{UsageError, bench, cli, errors};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
                 eprintln!("agent: {c}");
                 ExitCode::from(1)
             } else {
-                eprintln!("agent: {}", probes::chain(e.as_ref()));
+                eprintln!("agent: {}", errors::chain(e.as_ref()));
                 ExitCode::from(1)
             }
         }

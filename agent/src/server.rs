@@ -114,7 +114,7 @@ async fn bench_run(State(c): State<Arc<Collector>>, q: Query<RunQuery>) -> Respo
         Ok(Ok(r)) => json(&r),
         Ok(Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("bench run failed: {}\n", crate::probes::chain(e.as_ref())),
+            format!("bench run failed: {}\n", crate::errors::chain(e.as_ref())),
         )
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),

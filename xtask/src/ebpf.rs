@@ -4,6 +4,7 @@
 //! which costs about a minute each time. It is the object the host build would make (the
 //! same aya-build call as agent/build.rs), and one object serves every architecture.
 use std::path::PathBuf;
+use std::process::Command;
 
 use anyhow::Context;
 use aya_build::{Package, Toolchain};
@@ -57,4 +58,34 @@ pub fn build_shared() -> anyhow::Result<PathBuf> {
 /// The object named by [`build_shared`] in this process, if any.
 pub fn shared() -> Option<PathBuf> {
     std::env::var_os(PREBUILT).map(PathBuf::from)
+}
+
+/// clippy on ebpf/probes for its own target, with the compiler and flags of the eBPF build
+/// (aya-build's): the crate's host build is an empty stub, so the host lints never see the
+/// programs.
+pub fn clippy() -> Command {
+    let mut c = Command::new("rustup");
+    c.args(["run", crate::setup::EBPF_TOOLCHAIN, "cargo", "clippy"])
+        .args(["--package", "archscope-probes", "--bins", "--release"])
+        .args(["--target", "bpfel-unknown-none", "-Z", "build-std=core"])
+        // apart from the object's, so that linting never invalidates its build
+        .arg("--target-dir")
+        .arg(target_dir().join("ebpf-clippy"))
+        .args(["--", "-D", "warnings"])
+        .current_dir(root())
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            [
+                &format!("--cfg=bpf_target_arch=\"{}\"", std::env::consts::ARCH),
+                "-Cdebuginfo=2",
+                "-Clink-arg=--btf",
+            ]
+            .join("\x1f"),
+        );
+    // as aya-build does: the stable toolchain's compiler must not stand in for Debian's
+    for key in ["RUSTC", "RUSTC_WORKSPACE_WRAPPER"] {
+        c.env_remove(key);
+    }
+    c
 }

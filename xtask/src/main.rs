@@ -1,5 +1,9 @@
-//! Project tasks: `cargo xtask setup | build | run | test | vm-test | dist | test-offline |
-//! test-least-privilege | perf`.
+//! Project tasks, `cargo xtask <task>`: setup, build, run, test (the whole suite as CI runs
+//! it), vm-test and vm-bench (a real kernel of another architecture under qemu), dist,
+//! test-offline, test-least-privilege, perf, fuzz and dashboards. Modules that serve them:
+//! ebpf (the one eBPF object every build embeds), cross (cross builds), guests, qemu,
+//! initramfs, kernel and kernels (the qemu guests and the kernels they boot), support (the
+//! kernel support table the guests are held to).
 mod cross;
 mod dashboards;
 mod dist;
@@ -10,6 +14,7 @@ mod initramfs;
 mod kernel;
 mod kernels;
 mod offline;
+mod qemu;
 mod setup;
 mod support;
 mod test;
@@ -74,8 +79,9 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// The whole test suite: formatting, lints, unit tests, and the integration tests on
-    /// the running kernel (needs root).
+    /// The whole test suite (needs root): formatting, lints (the kernel programs' too), unit
+    /// tests, the integration tests on the running kernel and in the guests of the kernel
+    /// matrix, short fuzzing and the offline bundle build.
     Test,
     /// Release archives under target/dist for each `--target` (default: x86_64, aarch64,
     /// loongarch64) with the agent, README, docs/, dashboards, deploy/ and SHA256SUMS, and the image

@@ -51,6 +51,8 @@ const CROSS_PACKAGES: &[&str] = &[
 
 /// What only the test suite uses.
 const TEST_PACKAGES: &[&str] = &[
+    // clippy for Debian's rustc 1.96, which lints the kernel programs
+    "rust-web-clippy",
     // libFuzzer (C++) for `cargo xtask fuzz`
     "g++",
     // the kernel headers the arch tables are tested against

@@ -13,7 +13,7 @@ const FEATURES: [&str; 5] = ["syscalls", "tcp", "traffic", "pmu", "cgroup_paths"
 
 /// The table row for this kernel from the guest's console.
 pub fn observed_row(k: &Kernel, console: &str) -> anyhow::Result<String> {
-    let json = crate::vm::console_block(console, BEGIN, END)
+    let json = crate::qemu::console_block(console, BEGIN, END)
         .context("the guest printed no `agent check` report")?;
     let report: serde_json::Value =
         serde_json::from_str(&json).context("the guest's `agent check` report")?;

@@ -104,6 +104,7 @@ fn steps(stages: &mut Stages) -> anyhow::Result<()> {
         eprintln!("eBPF object: {}", object.display());
         Ok(())
     })?;
+    stages.step("eBPF lints (bpfel)", &mut crate::ebpf::clippy())?;
     // Every host stage selects the same packages (the workspace but the eBPF crate), so
     // each dependency is resolved with one feature set and compiled once for all of them.
     let workspace = ["--workspace", "--exclude", "archscope-probes"];

@@ -119,13 +119,13 @@ pub fn sides(a: &str, b: &str, o: &ClusterOptions) -> anyhow::Result<(Side, Side
                     Err(e) if !o.agents.is_empty() => {
                         eprintln!(
                             "bench: Kubernetes discovery skipped: {}",
-                            crate::probes::chain(e.as_ref())
+                            crate::errors::chain(e.as_ref())
                         );
                     }
                     Err(e) => {
                         return Err(UsageError(format!(
                             "compare --cluster: {} (or name agents with --agent URL)",
-                            crate::probes::chain(e.as_ref())
+                            crate::errors::chain(e.as_ref())
                         ))
                         .into());
                     }
@@ -141,7 +141,7 @@ pub fn sides(a: &str, b: &str, o: &ClusterOptions) -> anyhow::Result<(Side, Side
             let r = match fetch(&client, url, o).await {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("bench: {}", crate::probes::chain(e.as_ref()));
+                    eprintln!("bench: {}", crate::errors::chain(e.as_ref()));
                     continue;
                 }
             };

@@ -9,6 +9,7 @@
 use std::os::unix::fs::MetadataExt;
 
 use anyhow::Context;
+use archscope_common::FloorProgram;
 use serde::Serialize;
 
 use super::stats::median;
@@ -75,8 +76,8 @@ fn counted(p: &Probes, cgroup: Option<u64>) -> anyhow::Result<u64> {
 
 /// The floor's empty programs and their hooks (the syscall feature's hot hooks).
 const FLOOR: [(&str, &str); 2] = [
-    ("archscope_floor_sys_enter", "sys_enter"),
-    ("archscope_floor_sys_exit", "sys_exit"),
+    (FloorProgram::SysEnter.name(), "sys_enter"),
+    (FloorProgram::SysExit.name(), "sys_exit"),
 ];
 
 /// The same object with only the empty programs attached (its maps at their smallest).

@@ -43,7 +43,7 @@ fn mentioned(text: &str) -> BTreeSet<String> {
 /// Names that are not metrics of the agent: program names (the floor programs of `agent
 /// bench overhead` too), crate names.
 fn is_metric_name(word: &str) -> bool {
-    !archscope_common::fault::PROGRAM_NAMES.contains(&word)
+    archscope_common::Program::from_name(word).is_none()
         && !word.starts_with("archscope_floor_")
         && !word.starts_with("archscope_agent")
         && !word.starts_with("archscope_tests")

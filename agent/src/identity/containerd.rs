@@ -254,7 +254,7 @@ async fn connect(socket: &std::path::Path) -> Result<Channel, String> {
         format!(
             "connecting to {}: {}",
             socket.display(),
-            crate::probes::chain(&e)
+            crate::errors::chain(&e)
         )
     })
 }

@@ -7,11 +7,13 @@ pub mod net;
 pub mod pmu;
 pub mod syscalls;
 
+use archscope_common::Program;
 use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::arch::Arch;
 use crate::config::{Config, SyscallMode};
+use crate::errors::chain;
 use crate::pmu::Pmu;
 use crate::tracefs::Tracefs;
 
@@ -68,7 +70,7 @@ pub struct ProgramSpec {
 
 pub const PROGRAMS: &[ProgramSpec] = &[
     ProgramSpec {
-        name: "archscope_sys_enter",
+        name: Program::SysEnter.name(),
         feature: Feature::Syscalls,
         hook: Hook::RawTracepoint { name: "sys_enter" },
         required: true,
@@ -76,7 +78,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     // Calls are counted at exit, so without it only the calls that may not return count:
     // the feature is off, not degraded.
     ProgramSpec {
-        name: "archscope_sys_exit",
+        name: Program::SysExit.name(),
         feature: Feature::Syscalls,
         hook: Hook::RawTracepoint { name: "sys_exit" },
         required: true,
@@ -84,7 +86,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     // Without it the in-flight entries of exited threads stay until the map is full;
     // from then on calls still count (at entry), failures and latency do not.
     ProgramSpec {
-        name: "archscope_sys_thread_exit",
+        name: Program::SysThreadExit.name(),
         feature: Feature::Syscalls,
         hook: Hook::RawTracepoint {
             name: "sched_process_exit",
@@ -92,7 +94,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: false,
     },
     ProgramSpec {
-        name: "archscope_tcp_state",
+        name: Program::TcpState.name(),
         feature: Feature::Tcp,
         hook: Hook::Tracepoint {
             category: "sock",
@@ -101,7 +103,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: true,
     },
     ProgramSpec {
-        name: "archscope_tcp_retransmit",
+        name: Program::TcpRetransmit.name(),
         feature: Feature::Tcp,
         hook: Hook::Tracepoint {
             category: "tcp",
@@ -110,19 +112,19 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: false,
     },
     ProgramSpec {
-        name: "archscope_skb_egress",
+        name: Program::SkbEgress.name(),
         feature: Feature::Traffic,
         hook: Hook::CgroupSkb { egress: true },
         required: true,
     },
     ProgramSpec {
-        name: "archscope_skb_ingress",
+        name: Program::SkbIngress.name(),
         feature: Feature::Traffic,
         hook: Hook::CgroupSkb { egress: false },
         required: true,
     },
     ProgramSpec {
-        name: "archscope_sched_switch",
+        name: Program::SchedSwitch.name(),
         feature: Feature::Pmu,
         hook: Hook::Tracepoint {
             category: "sched",
@@ -131,7 +133,7 @@ pub const PROGRAMS: &[ProgramSpec] = &[
         required: true,
     },
     ProgramSpec {
-        name: "archscope_cgroup_mkdir",
+        name: Program::CgroupMkdir.name(),
         feature: Feature::CgroupPaths,
         hook: Hook::Tracepoint {
             category: "cgroup",
@@ -432,23 +434,6 @@ fn attach(
     Ok(())
 }
 
-/// An error and its causes on one line; a verifier log is cut to its last line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    let s = s.trim().replace('\n', " | ");
-    if s.len() > 400 {
-        format!("{}…", &s[..s.floor_char_boundary(400)])
-    } else {
-        s
-    }
-}
-
 /// One line for `agent check` and the metric's log: the verifier's verdict (the last line
 /// of its log before the statistics); the whole log goes to the debug log.
 fn rejection(program: &str, e: &aya::programs::ProgramError) -> String {
@@ -472,16 +457,29 @@ fn rejection(program: &str, e: &aya::programs::ProgramError) -> String {
 
 #[cfg(test)]
 mod tests {
+    use archscope_common::{FloorProgram, Program};
+
+    fn sorted(mut names: Vec<&str>) -> Vec<&str> {
+        names.sort_unstable();
+        names
+    }
+
+    /// aya names a program after its function in ebpf/probes, so nothing but this test
+    /// ties those functions to `Program`'s names.
     #[test]
-    fn fault_injection_bits_follow_the_program_table() {
-        let names: Vec<&str> = super::PROGRAMS.iter().map(|p| p.name).collect();
-        let mut bits = archscope_common::fault::PROGRAM_NAMES.to_vec();
-        bits.sort_unstable();
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
+    fn programs_match_the_object() {
+        let object = aya_obj::Object::parse(super::OBJECT).expect("the embedded eBPF object");
+        let listed = sorted(Program::ALL.iter().map(|p| p.name()).collect());
+        let floor = FloorProgram::ALL.iter().map(|p| p.name());
         assert_eq!(
-            sorted, bits,
-            "every program has a bit and every bit a program"
+            sorted(object.programs.keys().map(String::as_str).collect()),
+            sorted(listed.iter().copied().chain(floor).collect()),
+            "the object's programs are `Program`'s and `FloorProgram`'s"
+        );
+        assert_eq!(
+            sorted(super::PROGRAMS.iter().map(|p| p.name).collect()),
+            listed,
+            "the table loads every program once"
         );
     }
 }

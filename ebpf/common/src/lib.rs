@@ -8,10 +8,12 @@ pub mod fault;
 pub mod named;
 pub mod net;
 pub mod pmu;
+pub mod programs;
 pub mod syscalls;
 
 pub use cgroup::*;
 pub use fault::FaultInjection;
 pub use net::*;
 pub use pmu::*;
+pub use programs::{FloorProgram, Program};
 pub use syscalls::*;

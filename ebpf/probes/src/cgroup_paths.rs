@@ -2,7 +2,7 @@
 //! between two snapshots is otherwise never found by the agent's walk of the tree, and its
 //! counts would be exported under a bare id. The agent takes the entries out of the map
 //! at each snapshot, so the map only holds the cgroups made since the last one.
-use archscope_common::{CGROUP_PATH_MAX, CgroupMkdirLayout, CgroupPath, Loss};
+use archscope_common::{CGROUP_PATH_MAX, CgroupMkdirLayout, CgroupPath, Loss, Program};
 use aya_ebpf::{
     EbpfContext,
     helpers::bpf_probe_read_kernel_str_bytes,
@@ -34,7 +34,7 @@ static CGROUP_PATH_SCRATCH: PerCpuArray<CgroupPath> = PerCpuArray::with_max_entr
 
 #[tracepoint]
 pub fn archscope_cgroup_mkdir(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::CGROUP_MKDIR);
+    crate::fault::reject_if_injected(Program::CgroupMkdir);
     if record(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }
@@ -69,7 +69,10 @@ fn record(ctx: &TracePointContext) -> Result<(), i64> {
             .map_err(i64::from)?
             .len();
         (*scratch).len = n.min(CGROUP_PATH_MAX - 1) as u32;
-        if CGROUP_PATHS.insert(&id, &*scratch, 0).is_err() {
+        // By reference: by value the 264-byte path would be copied onto the 512-byte stack.
+        #[allow(clippy::needless_borrows_for_generic_args)]
+        let inserted = CGROUP_PATHS.insert(id, &*scratch, 0);
+        if inserted.is_err() {
             losses::count(Loss::CgroupPathsFull);
         }
     }

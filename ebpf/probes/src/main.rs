@@ -1,7 +1,10 @@
-//! archscope's kernel programs. One object for every little-endian architecture: programs
-//! attach to raw tracepoints, tracepoints and cgroup hooks; record layouts (tracefs
-//! `format` files) and struct offsets (BTF) arrive as globals set by the agent at load
-//! time.
+//! archscope's kernel programs, one object for every little-endian architecture: syscalls
+//! (raw tracepoints), tcp (tracepoints), traffic (cgroup_skb), pmu (sched_switch reading
+//! perf counters), cgroup_paths (cgroup_mkdir), and the empty floor programs of `agent
+//! bench overhead`; cgroup, maps, losses and fault are what they share. Record layouts
+//! (tracefs `format` files), struct offsets (BTF), modes and fault injection arrive as
+//! read-only globals the agent sets at load time. Program names are
+//! `archscope_common::Program`'s.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 // Atomic adds on per-CPU counters (see losses::add); the eBPF build already runs with

@@ -3,7 +3,7 @@
 //! program reads each counter of the CPU (value, enabled and running time), and charges the
 //! delta since the previous switch on that CPU to the task that is leaving, i.e. to the
 //! cgroup that ran. Nothing is opened per container.
-use archscope_common::{Loss, PMU_SLOTS, PmuConfig, PmuEvent, PmuKey, PmuValue};
+use archscope_common::{Loss, PMU_SLOTS, PmuConfig, PmuEvent, PmuKey, PmuValue, Program};
 use aya_ebpf::{
     bindings::{BPF_F_CURRENT_CPU, bpf_perf_event_value},
     helpers::bpf_perf_event_read_value,
@@ -53,7 +53,7 @@ const ENOENT: i64 = 2;
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn archscope_sched_switch(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::SCHED_SWITCH);
+    crate::fault::reject_if_injected(Program::SchedSwitch);
     let _ = try_sched_switch(&ctx);
     0
 }

@@ -7,7 +7,7 @@
 //! names them) and 32-bit compat calls are counted at entry instead. The child's return
 //! from clone/fork finds no entry and is not counted: its parent's call was.
 use archscope_common::{
-    COMPAT_BIT, CompatLayout, ErrnoKey, INFLIGHT_COUNTED, INFLIGHT_OPEN, InFlight, Loss,
+    COMPAT_BIT, CompatLayout, ErrnoKey, INFLIGHT_COUNTED, INFLIGHT_OPEN, InFlight, Loss, Program,
     SYSCALL_MODE_FULL, SyscallConfig, SyscallKey, SyscallStats, hist_bucket,
 };
 use aya_ebpf::{
@@ -60,7 +60,7 @@ fn config() -> SyscallConfig {
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn archscope_sys_enter(ctx: RawTracePointContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SYS_ENTER);
+    crate::fault::reject_if_injected(Program::SysEnter);
     // sys_enter(struct pt_regs *regs, long id)
     let nr: i64 = ctx.arg(1);
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -119,7 +119,7 @@ pub fn archscope_sys_enter(ctx: RawTracePointContext) -> i32 {
 
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SYS_EXIT);
+    crate::fault::reject_if_injected(Program::SysExit);
     // sys_exit(struct pt_regs *regs, long ret)
     let ret: i64 = ctx.arg(1);
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -176,7 +176,7 @@ pub fn archscope_sys_exit(ctx: RawTracePointContext) -> i32 {
 /// A thread's last act: its in-flight entry goes, so the map holds live threads only.
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn archscope_sys_thread_exit(_ctx: RawTracePointContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SYS_THREAD_EXIT);
+    crate::fault::reject_if_injected(Program::SysThreadExit);
     let tid = bpf_get_current_pid_tgid() as u32;
     let _ = SYSCALL_IN_FLIGHT.remove(tid);
     0

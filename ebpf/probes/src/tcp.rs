@@ -5,7 +5,7 @@
 //! cgroup is the socket's (`sk->sk_cgrp_data.cgroup->kn->id`, offsets from BTF), never
 //! the current task's.
 use archscope_common::{
-    ConnectFailure, IPPROTO_TCP, Loss, SockInfo, TcpLayout, TcpStats, hist_bucket,
+    ConnectFailure, IPPROTO_TCP, Loss, Program, SockInfo, TcpLayout, TcpStats, hist_bucket,
 };
 use aya_ebpf::{
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel},
@@ -96,7 +96,7 @@ fn stats_of(ctx: &TracePointContext, cgroup_id: u64) -> Option<*mut TcpStats> {
 
 #[tracepoint(category = "sock", name = "inet_sock_set_state")]
 pub fn archscope_tcp_state(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::TCP_STATE);
+    crate::fault::reject_if_injected(Program::TcpState);
     if try_tcp_state(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }
@@ -123,7 +123,7 @@ fn try_tcp_state(ctx: &TracePointContext) -> Result<(), i64> {
             established: 0,
             _pad: 0,
         };
-        if TCP_SOCKS.insert(&sk, &info, 0).is_err() {
+        if TCP_SOCKS.insert(sk, info, 0).is_err() {
             losses::count(Loss::SockMapFull);
         }
     } else if new == l.st_established {
@@ -147,7 +147,7 @@ fn established(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Res
     unsafe {
         if active {
             add(&raw mut (*s).active_opens, 1);
-            if let Some(info) = TCP_SOCKS.get_ptr_mut(&sk)
+            if let Some(info) = TCP_SOCKS.get_ptr_mut(sk)
                 && (*info).syn_ns != 0
                 && now > (*info).syn_ns
             {
@@ -167,7 +167,7 @@ fn established(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Res
             established: 1,
             _pad: 0,
         };
-        if TCP_SOCKS.insert(&sk, &info, 0).is_ok() {
+        if TCP_SOCKS.insert(sk, info, 0).is_ok() {
             add(&raw mut (*s).open, 1);
         } else {
             losses::count(Loss::SockMapFull);
@@ -178,8 +178,8 @@ fn established(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Res
 
 fn closed(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Result<(), i64> {
     // SAFETY: the value is copied out at once.
-    let tracked = unsafe { TCP_SOCKS.get(&sk) }.map(|i| i.established);
-    let _ = TCP_SOCKS.remove(&sk);
+    let tracked = unsafe { TCP_SOCKS.get(sk) }.map(|i| i.established);
+    let _ = TCP_SOCKS.remove(sk);
     // A listener closing, or a handshake that never completed on the accept side.
     if old == l.st_syn_recv || old == l.st_close || old == l.st_listen {
         return Ok(());
@@ -231,7 +231,7 @@ fn closed(ctx: &TracePointContext, l: &TcpLayout, sk: u64, old: u32) -> Result<(
 
 #[tracepoint(category = "tcp", name = "tcp_retransmit_skb")]
 pub fn archscope_tcp_retransmit(ctx: TracePointContext) -> u32 {
-    crate::fault::reject_if_injected(crate::fault::TCP_RETRANSMIT);
+    crate::fault::reject_if_injected(Program::TcpRetransmit);
     if try_tcp_retransmit(&ctx).is_err() {
         losses::count(Loss::ReadFailed);
     }

@@ -5,7 +5,7 @@
 //! Payload = skb length minus the IP and TCP/UDP headers. A GSO/GRO packet carries one
 //! set of headers for many segments, so its payload is still exact and its segment count
 //! is `gso_segs`.
-use archscope_common::{IPPROTO_TCP, IPPROTO_UDP, Loss, Traffic};
+use archscope_common::{IPPROTO_TCP, IPPROTO_UDP, Loss, Program, Traffic};
 use aya_ebpf::{
     helpers::bpf_skb_cgroup_id,
     macros::{cgroup_skb, map},
@@ -24,14 +24,14 @@ const ETH_P_IPV6: u32 = 0x86DD;
 
 #[cgroup_skb]
 pub fn archscope_skb_egress(ctx: SkBuffContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SKB_EGRESS);
+    crate::fault::reject_if_injected(Program::SkbEgress);
     let _ = try_count(&ctx, true);
     1 // always let the packet through: we observe, never filter
 }
 
 #[cgroup_skb]
 pub fn archscope_skb_ingress(ctx: SkBuffContext) -> i32 {
-    crate::fault::reject_if_injected(crate::fault::SKB_INGRESS);
+    crate::fault::reject_if_injected(Program::SkbIngress);
     let _ = try_count(&ctx, false);
     1
 }
@@ -49,19 +49,16 @@ fn try_count(ctx: &SkBuffContext, egress: bool) -> Result<(), i64> {
     };
     // cgroup_skb data starts at the network header.
     let (l4, ip_len) = if proto == ETH_P_IP {
-        let vihl: u8 = ctx.load(0).map_err(i64::from)?;
-        (
-            ctx.load::<u8>(9).map_err(i64::from)?,
-            ((vihl & 0x0f) as u32) * 4,
-        )
+        let vihl: u8 = ctx.load(0)?;
+        (ctx.load::<u8>(9)?, ((vihl & 0x0f) as u32) * 4)
     } else if proto == ETH_P_IPV6 {
         // Extension headers are not walked: such packets count as neither TCP nor UDP.
-        (ctx.load::<u8>(6).map_err(i64::from)?, 40)
+        (ctx.load::<u8>(6)?, 40)
     } else {
         return Ok(());
     };
     let hdr = if l4 == IPPROTO_TCP {
-        let off: u8 = ctx.load(ip_len as usize + 12).map_err(i64::from)?;
+        let off: u8 = ctx.load(ip_len as usize + 12)?;
         ip_len + ((off >> 4) as u32) * 4
     } else if l4 == IPPROTO_UDP {
         ip_len + 8

@@ -10,7 +10,7 @@ use super::kvlist;
 use super::values::{
     Found, duration, endpoint_url, field, parse_exporters, parse_headers, read_ca,
 };
-use crate::config::{ConfigError, FileConfig};
+use crate::errors::ConfigError;
 
 /// The agent's own OTLP flags. The standard variables are read beside them (see
 /// `resolve`), so there are no `ARCHSCOPE_OTLP_*` twins except for the queue bound, which
@@ -95,11 +95,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_QUEUE_POINTS: u64 = 100_000;
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Resolve the OTLP settings. `env` reads one variable (the process environment in the
-/// agent, a table in tests); an empty variable counts as unset, as the specification says.
+/// Resolve the OTLP settings. `file` holds the config file's `otlp_*` keys, which are named
+/// as the flags are. `env` reads one variable (the process environment in the agent, a
+/// table in tests); an empty variable counts as unset, as the specification says.
 pub fn resolve(
     flags: &OtlpFlags,
-    file: &FileConfig,
+    file: &OtlpFlags,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<OtlpConfig>, ConfigError> {
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
@@ -244,12 +245,16 @@ pub fn resolve(
             format!("`{v}` is not supported (only `none`)"),
         ));
     }
-    let queue_points = match flags.otlp_queue_points.clone() {
+    let queue_points = match flags
+        .otlp_queue_points
+        .as_ref()
+        .or(file.otlp_queue_points.as_ref())
+    {
         Some(s) => s
             .trim()
             .parse::<u64>()
             .map_err(|_| field("otlp_queue_points", format!("`{s}` is not a whole number")))?,
-        None => file.otlp_queue_points.unwrap_or(DEFAULT_QUEUE_POINTS),
+        None => DEFAULT_QUEUE_POINTS,
     };
     if !(1..=100_000_000).contains(&queue_points) {
         return Err(field(

@@ -4,7 +4,7 @@ use super::*;
 
 fn resolve_with(
     flags: &OtlpFlags,
-    file: &FileConfig,
+    file: &OtlpFlags,
     env: &[(&str, &str)],
 ) -> Result<Option<OtlpConfig>, String> {
     let env: HashMap<String, String> = env
@@ -15,7 +15,7 @@ fn resolve_with(
 }
 
 fn env_only(env: &[(&str, &str)]) -> Result<Option<OtlpConfig>, String> {
-    resolve_with(&OtlpFlags::default(), &FileConfig::default(), env)
+    resolve_with(&OtlpFlags::default(), &OtlpFlags::default(), env)
 }
 
 #[test]
@@ -84,12 +84,14 @@ fn standard_variables() {
 
 #[test]
 fn flags_beat_variables_beat_the_file() {
-    let file = FileConfig {
+    // through the file's own types: its queue bound is a number, the flag's a string
+    let file = crate::config::FileConfig {
         otlp_endpoint: Some("http://file:4318".into()),
         otlp_interval: Some("30s".into()),
         otlp_queue_points: Some(7),
-        ..FileConfig::default()
-    };
+        ..Default::default()
+    }
+    .otlp();
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "20000"),
@@ -132,7 +134,7 @@ fn metrics_exporter_variable() {
     };
     let on = resolve_with(
         &flags,
-        &FileConfig::default(),
+        &OtlpFlags::default(),
         &[("OTEL_METRICS_EXPORTER", "none")],
     );
     assert!(on.unwrap().is_some(), "the flag wins");
@@ -222,14 +224,14 @@ fn bad_values_name_the_field() {
         otlp_timeout: Some("soon".into()),
         ..OtlpFlags::default()
     };
-    let got = resolve_with(&flags, &FileConfig::default(), &[]).unwrap_err();
+    let got = resolve_with(&flags, &OtlpFlags::default(), &[]).unwrap_err();
     assert!(got.starts_with("otlp_timeout: `soon`"), "{got}");
     let flags = OtlpFlags {
         otlp_endpoint: Some("http://a:4318".into()),
         otlp_queue_points: Some("0".into()),
         ..OtlpFlags::default()
     };
-    let got = resolve_with(&flags, &FileConfig::default(), &[]).unwrap_err();
+    let got = resolve_with(&flags, &OtlpFlags::default(), &[]).unwrap_err();
     assert!(got.starts_with("otlp_queue_points: 0 is outside"), "{got}");
 }
 
@@ -244,7 +246,7 @@ fn ca_file_must_hold_a_certificate_and_go_with_https() {
         otlp_ca_file: Some(junk.clone()),
         ..OtlpFlags::default()
     };
-    let got = resolve_with(&flags, &FileConfig::default(), &[]).unwrap_err();
+    let got = resolve_with(&flags, &OtlpFlags::default(), &[]).unwrap_err();
     assert!(got.contains("no PEM certificate"), "{got}");
     // A real certificate over http:// is a mistake too.
     let pem = include_str!("testdata/ca.pem");
@@ -255,13 +257,13 @@ fn ca_file_must_hold_a_certificate_and_go_with_https() {
         otlp_ca_file: Some(ca.clone()),
         ..OtlpFlags::default()
     };
-    let got = resolve_with(&flags, &FileConfig::default(), &[]).unwrap_err();
+    let got = resolve_with(&flags, &OtlpFlags::default(), &[]).unwrap_err();
     assert!(got.contains("needs an https:// endpoint"), "{got}");
     let flags = OtlpFlags {
         otlp_endpoint: Some("https://a:4318".into()),
         ..flags
     };
-    let c = resolve_with(&flags, &FileConfig::default(), &[])
+    let c = resolve_with(&flags, &OtlpFlags::default(), &[])
         .unwrap()
         .unwrap();
     assert_eq!(c.ca_pem.as_deref(), Some(pem.as_bytes()));

@@ -123,7 +123,7 @@ impl Transport {
                     .send()
                     .await
                     .map_err(|e| SendError::Retryable {
-                        msg: crate::probes::chain(&e),
+                        msg: crate::errors::chain(&e),
                         after: None,
                     })?;
                 let status = resp.status();

@@ -5,7 +5,7 @@ use reqwest::Url;
 
 use super::kvlist;
 use super::settings::Protocol;
-use crate::config::ConfigError;
+use crate::errors::ConfigError;
 
 /// One value and where it came from: the field an error names, and how to read it
 /// (`OTEL_*` durations are milliseconds, ours are `30s`-style).

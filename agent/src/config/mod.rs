@@ -1,36 +1,22 @@
 //! The agent's configuration: flags > `ARCHSCOPE_*` environment > config file > defaults.
 //! Every bad input is a `ConfigError`, printed as one line naming the field, exit status 2.
+//! The sources have a module each (`flags`: flags and environment, `file`: the config
+//! file), `values` parses the settings that need more than a number; here they merge into
+//! the validated `Config`.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+mod file;
+mod flags;
+mod values;
 
-/// Environment variables the agent reads; any other `ARCHSCOPE_*` variable is an error
-/// (a typo would otherwise be silently ignored).
-pub const ENV_VARS: &[&str] = &[
-    "ARCHSCOPE_CONFIG",
-    "ARCHSCOPE_LISTEN",
-    "ARCHSCOPE_LOG",
-    "ARCHSCOPE_MAX_SERIES_PER_METRIC",
-    "ARCHSCOPE_SYSCALLS",
-    "ARCHSCOPE_SYSCALL_MAP_ENTRIES",
-    "ARCHSCOPE_INFLIGHT_MAP_ENTRIES",
-    "ARCHSCOPE_PMU_MAP_ENTRIES",
-    "ARCHSCOPE_CGROUP_CACHE_ENTRIES",
-    "ARCHSCOPE_CONTAINER_GRACE_PERIOD",
-    "ARCHSCOPE_TRACEFS",
-    "ARCHSCOPE_HOST_ROOT",
-    "ARCHSCOPE_CONTAINERD_SOCKET",
-    "ARCHSCOPE_METADATA_CACHE_ENTRIES",
-    "ARCHSCOPE_OTLP_QUEUE_POINTS",
-    "ARCHSCOPE_CGROUP_MODE",
-    "ARCHSCOPE_CGROUP_V1_CONTROLLER",
-    "ARCHSCOPE_KUBERNETES",
-    "ARCHSCOPE_KUBECONFIG",
-    "ARCHSCOPE_KUBERNETES_POD_LABELS",
-    "ARCHSCOPE_BENCH_RESULTS_DIR",
-];
+pub use file::FileConfig;
+pub use flags::{ENV_VARS, Overrides};
+
+pub use crate::errors::ConfigError;
+use flags::check_env;
+use values::{memory_limit, pod_label_keys, program_bits};
 
 const DEFAULT_POD_LABELS: &[&str] = &[
     "app",
@@ -91,29 +77,6 @@ pub enum CgroupMode {
     V1,
 }
 
-/// `archscope_sys_enter,tcp_retransmit` → the programs' bits in
-/// `archscope_common::fault::PROGRAM_NAMES` (the `archscope_` prefix may be left out).
-fn program_bits(s: &str) -> Result<u32, ConfigError> {
-    use archscope_common::fault::PROGRAM_NAMES;
-    let mut bits = 0;
-    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let full = if name.starts_with("archscope_") {
-            name.to_string()
-        } else {
-            format!("archscope_{name}")
-        };
-        let i = PROGRAM_NAMES
-            .iter()
-            .position(|p| *p == full)
-            .ok_or_else(|| ConfigError::Field {
-                field: "inject_verifier_reject",
-                msg: format!("`{name}` is not one of {}", PROGRAM_NAMES.join(", ")),
-            })?;
-        bits |= 1 << i;
-    }
-    Ok(bits)
-}
-
 /// The agent's memory budget (`collect::memory`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemoryLimit {
@@ -123,162 +86,10 @@ pub enum MemoryLimit {
     Bytes(u64),
 }
 
-/// `auto`, `off`, or a size as sysfs and Kubernetes write them (`256MiB`, `256Mi`,
-/// `256M`, `1G`, bytes), at least 16 MiB.
-fn memory_limit(s: &str) -> Result<MemoryLimit, ConfigError> {
-    let t = s.trim();
-    let err = |msg: String| ConfigError::Field {
-        field: "memory_limit",
-        msg,
-    };
-    match t {
-        "auto" => return Ok(MemoryLimit::Auto),
-        "off" => return Ok(MemoryLimit::Off),
-        _ => {}
-    }
-    let bytes = crate::node::cache::parse_size(t.strip_suffix('i').unwrap_or(t))
-        .ok_or_else(|| err(format!("`{s}` is not auto, off or a size such as 256MiB")))?;
-    if bytes < 16 << 20 {
-        return Err(err(format!("`{s}` is under the 16MiB minimum")));
-    }
-    Ok(MemoryLimit::Bytes(bytes))
-}
-
 /// v1 controllers the agent can key by (each has its own hierarchy on v1 hosts).
 pub const V1_CONTROLLERS: &[&str] = &[
     "memory", "cpu", "cpuacct", "pids", "cpuset", "blkio", "devices", "freezer",
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("config file {path}: {msg}")]
-    File { path: PathBuf, msg: String },
-    #[error("{field}: {msg}")]
-    Field { field: &'static str, msg: String },
-    #[error("environment variable {0} is not an archscope setting (known: {known})", known = ENV_VARS.join(", "))]
-    UnknownEnv(String),
-}
-
-/// Values as the config file spells them. All optional: what is absent falls through to
-/// the defaults.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct FileConfig {
-    pub listen: Option<String>,
-    pub log: Option<String>,
-    pub max_series_per_metric: Option<u64>,
-    pub memory_limit: Option<String>,
-    pub syscalls: Option<String>,
-    pub syscall_map_entries: Option<u64>,
-    pub inflight_map_entries: Option<u64>,
-    pub pmu_map_entries: Option<u64>,
-    pub cgroup_cache_entries: Option<u64>,
-    pub container_grace_period: Option<String>,
-    pub tracefs: Option<PathBuf>,
-    pub host_root: Option<PathBuf>,
-    pub bench_results_dir: Option<PathBuf>,
-    pub containerd_socket: Option<PathBuf>,
-    pub metadata_cache_entries: Option<u64>,
-    pub cgroup_mode: Option<String>,
-    pub cgroup_v1_controller: Option<String>,
-    pub kubernetes: Option<String>,
-    pub kubeconfig: Option<PathBuf>,
-    pub kubernetes_pod_labels: Option<String>,
-    // OTLP export (resolved in export/otlp/settings.rs)
-    pub otlp_endpoint: Option<String>,
-    pub otlp_protocol: Option<String>,
-    pub otlp_headers: Option<String>,
-    pub otlp_timeout: Option<String>,
-    pub otlp_interval: Option<String>,
-    pub otlp_temporality: Option<String>,
-    pub otlp_ca_file: Option<PathBuf>,
-    pub otlp_queue_points: Option<u64>,
-}
-
-/// Values from flags or the environment (clap resolves those two), as strings so that
-/// every source is validated by the same code.
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct Overrides {
-    /// Address for /metrics, /healthz and /readyz [default: 0.0.0.0:9435]
-    #[arg(long, env = "ARCHSCOPE_LISTEN", value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// Log filter, e.g. `info` or `archscope_agent=debug` [default: info]
-    #[arg(long, env = "ARCHSCOPE_LOG", value_name = "FILTER")]
-    pub log: Option<String>,
-    /// Series per metric before the rest fold into an overflow series [default: 10000]
-    #[arg(long, env = "ARCHSCOPE_MAX_SERIES_PER_METRIC", value_name = "N")]
-    pub max_series_per_metric: Option<String>,
-    /// Resident memory above which the least active series are shed: auto (80 % of the agent's cgroup memory limit), off, or a size such as 256MiB [default: auto]
-    #[arg(long, env = "ARCHSCOPE_MEMORY_LIMIT", value_name = "auto|off|SIZE")]
-    pub memory_limit: Option<String>,
-    /// What syscall tracing collects: full (calls, failures by errno, latency), counts (calls and failures only, cheaper) or off [default: full]
-    #[arg(long, env = "ARCHSCOPE_SYSCALLS", value_name = "full|counts|off")]
-    pub syscalls: Option<String>,
-    /// Kernel map size for (cgroup, syscall) statistics, preallocated per possible CPU [default: 16384, fewer above 17 CPUs: at most 64 MiB]
-    #[arg(long, env = "ARCHSCOPE_SYSCALL_MAP_ENTRIES", value_name = "N")]
-    pub syscall_map_entries: Option<String>,
-    /// Kernel map size for syscalls in flight, one per thread [default: 65536]
-    #[arg(long, env = "ARCHSCOPE_INFLIGHT_MAP_ENTRIES", value_name = "N")]
-    pub inflight_map_entries: Option<String>,
-    /// Kernel map size for (cgroup, hardware event) sums, nine per cgroup [default: 8192]
-    #[arg(long, env = "ARCHSCOPE_PMU_MAP_ENTRIES", value_name = "N")]
-    pub pmu_map_entries: Option<String>,
-    /// cgroup id → path cache size [default: 16384]
-    #[arg(long, env = "ARCHSCOPE_CGROUP_CACHE_ENTRIES", value_name = "N")]
-    pub cgroup_cache_entries: Option<String>,
-    /// How long a removed cgroup's series stay before they are dropped [default: 1m]
-    #[arg(
-        long,
-        env = "ARCHSCOPE_CONTAINER_GRACE_PERIOD",
-        value_name = "DURATION"
-    )]
-    pub container_grace_period: Option<String>,
-    /// tracefs mount point [default: found in /proc/self/mountinfo, mounted if absent]
-    #[arg(long, env = "ARCHSCOPE_TRACEFS", value_name = "DIR")]
-    pub tracefs: Option<PathBuf>,
-    /// The host's / as the agent sees it, for node identity (a DaemonSet mounts it at /host) [default: /]
-    #[arg(long, env = "ARCHSCOPE_HOST_ROOT", value_name = "DIR")]
-    pub host_root: Option<PathBuf>,
-    /// `agent bench` results served at /api/v1/bench and as archscope_bench_* [default: /var/lib/archscope/bench as root]
-    #[arg(long, env = "ARCHSCOPE_BENCH_RESULTS_DIR", value_name = "DIR")]
-    pub bench_results_dir: Option<PathBuf>,
-    /// containerd's API socket for container names and pod labels; "" turns it off [default: /run/containerd/containerd.sock]
-    #[arg(
-        long,
-        env = "ARCHSCOPE_CONTAINERD_SOCKET",
-        value_name = "PATH",
-        // clap's PathBuf parser refuses "", which is how the source is turned off
-        value_parser = clap::builder::TypedValueParser::map(
-            clap::builder::OsStringValueParser::new(),
-            PathBuf::from
-        )
-    )]
-    pub containerd_socket: Option<PathBuf>,
-    /// Containers kept in the metadata cache [default: 16384]
-    #[arg(long, env = "ARCHSCOPE_METADATA_CACHE_ENTRIES", value_name = "N")]
-    pub metadata_cache_entries: Option<String>,
-    /// cgroup hierarchy to charge events to: auto, v2 or v1 [default: auto: v2 when cgroup2 is mounted]
-    #[arg(long, env = "ARCHSCOPE_CGROUP_MODE", value_name = "MODE")]
-    pub cgroup_mode: Option<String>,
-    /// In v1 mode, the controller whose hierarchy names containers [default: memory]
-    #[arg(long, env = "ARCHSCOPE_CGROUP_V1_CONTROLLER", value_name = "NAME")]
-    pub cgroup_v1_controller: Option<String>,
-    /// Pod labels and owning workloads from the Kubernetes API: auto (in a cluster, or with --kubeconfig) or off [default: auto]
-    #[arg(long, env = "ARCHSCOPE_KUBERNETES", value_name = "auto|off")]
-    pub kubernetes: Option<String>,
-    /// kubeconfig for the Kubernetes API instead of the in-cluster service account
-    #[arg(long, env = "ARCHSCOPE_KUBECONFIG", value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Pod labels exported (as `label_<name>` on archscope_kubernetes_pod_labels), comma-separated [default: app,app.kubernetes.io/name,app.kubernetes.io/instance,app.kubernetes.io/component]
-    #[arg(long, env = "ARCHSCOPE_KUBERNETES_POD_LABELS", value_name = "KEYS")]
-    pub kubernetes_pod_labels: Option<String>,
-    /// Testing aid: make the kernel's verifier reject these programs (comma-separated
-    /// names as `agent check` lists them), to see the agent degrade and alerts fire
-    #[arg(long, value_name = "PROGRAMS")]
-    pub inject_verifier_reject: Option<String>,
-    #[command(flatten)]
-    pub otlp: crate::export::otlp::OtlpFlags,
-}
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -356,7 +167,8 @@ impl Config {
     /// included); `resolve` without reading anything but the environment.
     pub fn merge(o: &Overrides, f: FileConfig) -> Result<Config, ConfigError> {
         let d = Config::default();
-        let otlp = crate::export::otlp::settings::resolve(&o.otlp, &f, &|k| std::env::var(k).ok())?;
+        let otlp =
+            crate::export::otlp::settings::resolve(&o.otlp, &f.otlp(), &|k| std::env::var(k).ok())?;
         let num =
             |field, flag: &Option<String>, file: Option<u64>, def: u64, min: u64, max: u64| {
                 let v = match (flag, file) {
@@ -533,69 +345,6 @@ impl Config {
             otlp,
         })
     }
-}
-
-impl FileConfig {
-    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-            path: path.into(),
-            msg: e.to_string(),
-        })?;
-        Self::parse(&text).map_err(|msg| ConfigError::File {
-            path: path.into(),
-            msg,
-        })
-    }
-
-    /// Parse TOML; the error is one line with the line number and the offending key.
-    pub fn parse(text: &str) -> Result<FileConfig, String> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let msg = e.message().replace('\n', " ");
-            match line {
-                Some(l) => format!("line {l}: {}", msg.trim()),
-                None => msg.trim().to_string(),
-            }
-        })
-    }
-}
-
-/// Label keys as Kubernetes allows them (`[prefix/]name`, at most 63 characters of
-/// `[A-Za-z0-9._-]` in the name), at most 32 of them.
-fn pod_label_keys(s: &str) -> Result<Vec<String>, ConfigError> {
-    let err = |msg: String| ConfigError::Field {
-        field: "kubernetes_pod_labels",
-        msg,
-    };
-    let keys: Vec<String> = s
-        .split(',')
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(String::from)
-        .collect();
-    if keys.len() > 32 {
-        return Err(err(format!("{} keys; at most 32", keys.len())));
-    }
-    for k in &keys {
-        let name = k.rsplit('/').next().unwrap_or(k);
-        let ok = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
-        if name.is_empty() || name.len() > 63 || !k.chars().all(ok) || k.matches('/').count() > 1 {
-            return Err(err(format!("`{k}` is not a Kubernetes label key")));
-        }
-    }
-    Ok(keys)
-}
-
-fn check_env() -> Result<(), ConfigError> {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("ARCHSCOPE_") && !ENV_VARS.contains(&k.as_ref()) {
-            return Err(ConfigError::UnknownEnv(k.into_owned()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
