@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod containerd;
+pub mod floors;
 pub mod manifests;
 pub mod otlp_receiver;
 pub mod prometheus;
