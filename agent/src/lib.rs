@@ -8,6 +8,7 @@ pub mod collect;
 pub mod config;
 pub mod errors;
 pub mod export;
+pub mod features;
 pub mod identity;
 pub mod mounts;
 pub mod node;

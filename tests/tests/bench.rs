@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use archscope_tests::{Agent, skip_under_emulation};
+use archscope_tests::{Agent, Cgroup, skip_under_emulation};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -390,7 +390,16 @@ fn agents_serve_results_to_a_cluster_compare() {
 
 #[test]
 fn overhead_counts_the_traced_calls() {
-    // the subject is the eBPF programs on this kernel: runs in the VMs too (few calls)
+    // the subject is the eBPF programs on this kernel: runs in the VMs too (few calls).
+    // The benchmark counts its own cgroup's calls: a cgroup of its own, away from the
+    // other tests' agents running `bench run syscall.getppid` beside it.
+    let cg = Cgroup::new("overhead");
+    let agent = |args: &[&str]| {
+        let mut cmd = archscope_tests::agent_cmd();
+        cmd.args(args);
+        cg.enter_on_exec(&mut cmd);
+        cmd.output().unwrap()
+    };
     let out = agent(&[
         "bench", "overhead", "--rounds", "2", "--calls", "20000", "--output", "json",
     ]);

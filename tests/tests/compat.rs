@@ -1,6 +1,5 @@
 //! 32-bit compat syscalls carry numbers from another table: they must be counted as
 //! `compat_<nr>`, never under the native name of the same number.
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use archscope_tests::{Agent, Cgroup};
@@ -18,19 +17,8 @@ fn i386_syscalls_are_counted_as_compat() {
     };
     let agent = Agent::start(&[]);
     let cg = Cgroup::new("compat32");
-    let procs = std::ffi::CString::new(cg.procs()).unwrap();
     let mut cmd = Command::new(&exe);
-    // SAFETY: only async-signal-safe calls between fork and exec; "0" moves the writer.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(fd);
-            Ok(())
-        })
-    };
+    cg.enter_on_exec(&mut cmd);
     assert!(cmd.status().unwrap().success());
     let m = agent.metrics();
     let calls = |s: &str| {

@@ -17,7 +17,8 @@ use super::workloads_os::getppid_loop;
 use crate::UsageError;
 use crate::arch::Arch;
 use crate::config::{Config, SyscallMode};
-use crate::probes::{Feature, OBJECT, Probes, syscalls};
+use crate::features::syscalls::maps as syscalls;
+use crate::probes::{Feature, OBJECT, Probes};
 use crate::tracefs::Tracefs;
 
 #[derive(Debug, Serialize)]

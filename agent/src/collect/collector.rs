@@ -3,20 +3,18 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use std::collections::HashMap;
-
-use archscope_common::{Loss, PmuKey, PmuValue};
+use archscope_common::Loss;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::budget::{Budget, IDLE_BEFORE_REPLACED};
 use super::memory::{MemoryBudget, Pressure};
 use super::model::{Family, Series, Snapshot, Value, label};
 use super::names;
-use super::pmu::PmuCollect;
 use crate::arch::syscalls::SyscallTable;
+use crate::features::LabelContext;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
-use crate::probes::{self, Feature, Probes, net, syscalls};
+use crate::probes::{self, Feature, Probes};
 
 /// How long a snapshot waits at most for the metadata of containers and pods it meets
 /// for the first time.
@@ -47,20 +45,17 @@ struct Inner {
     sys: Option<System>,
     build: [(&'static str, std::sync::Arc<str>); 3],
     node: Option<crate::collect::model::Labels>,
-    pmu: Option<PmuCollect>,
     /// Per feature (`Feature as usize`).
-    map_reads: [u64; 5],
-    map_read_errors: [u64; 5],
+    map_reads: [u64; Feature::COUNT],
+    map_read_errors: [u64; Feature::COUNT],
     scrapes: u64,
     cgroups_forgotten: u64,
     last_duration: f64,
-    /// Keys in each exported kernel map at the last read (`None`: not read).
-    map_fill: [Option<usize>; 7],
 }
 
 impl Collector {
     pub fn new(
-        probes: Probes,
+        mut probes: Probes,
         table: SyscallTable,
         cgroups: CgroupResolver,
         labeler: Labeler,
@@ -68,6 +63,9 @@ impl Collector {
         node: Option<&crate::node::NodeInfo>,
         pmu: Option<crate::pmu::Pmu>,
     ) -> Self {
+        if let Some(p) = pmu {
+            probes.features.pmu.set_counters(p);
+        }
         let node = node.map(|n| n.labels().into_iter().map(|(k, v)| (k, label(v))).collect());
         let kernel = System::kernel_version().unwrap_or_default();
         let build = [
@@ -86,13 +84,11 @@ impl Collector {
                 sys: System::new().ok(),
                 build,
                 node,
-                pmu: pmu.map(PmuCollect::new),
-                map_reads: [0; 5],
-                map_read_errors: [0; 5],
+                map_reads: [0; Feature::COUNT],
+                map_read_errors: [0; Feature::COUNT],
                 scrapes: 0,
                 cgroups_forgotten: 0,
                 last_duration: 0.0,
-                map_fill: [None; 7],
             }),
             otlp_stats: std::sync::OnceLock::new(),
             bench: std::sync::OnceLock::new(),
@@ -150,42 +146,19 @@ impl Inner {
         self.scrapes += 1;
         self.budget.next_snapshot(started);
         self.probes.flush_logs();
-        let mut families = Vec::new();
         let mut losses = [0u64; archscope_common::LOSS_KINDS];
-        let mut folded = Vec::new();
-        let (sys_maps, net_maps, pmu_maps) = self.read_maps();
-        let named = self.take_cgroup_paths();
-        self.map_fill = [
-            sys_maps.as_ref().map(|m| m.stats.len()),
-            sys_maps.as_ref().map(|m| m.errnos.len()),
-            sys_maps.as_ref().map(|m| m.in_flight),
-            net_maps.as_ref().map(|m| m.tcp.len()),
-            net_maps.as_ref().map(|m| m.traffic.len()),
-            pmu_maps.as_ref().map(|m| m.len()),
-            named,
-        ];
         if let Some(ebpf) = self.probes.ebpf.as_ref() {
-            match syscalls::read_losses(ebpf) {
+            match probes::read_losses(ebpf) {
                 Ok(l) => losses = l,
                 Err(e) => tracing::warn!("reading loss counters: {e}"),
             }
         }
-        let ids = sys_maps
-            .iter()
-            .flat_map(|m| {
-                m.stats
-                    .keys()
-                    .map(|k| k.cgroup_id)
-                    .chain(m.errnos.keys().map(|k| k.cgroup_id))
-            })
-            .chain(
-                net_maps
-                    .iter()
-                    .flat_map(|m| m.tcp.keys().chain(m.traffic.keys()).copied()),
-            )
-            .chain(pmu_maps.iter().flat_map(|m| m.keys().map(|k| k.cgroup_id)));
-        let ids: Vec<u64> = ids.collect();
-        let gone = if sys_maps.is_some() || net_maps.is_some() || pmu_maps.is_some() {
+        let read_any = self.read_maps();
+        let mut ids = Vec::new();
+        for u in self.probes.features.units() {
+            u.cgroup_ids(&mut ids);
+        }
+        let gone = if read_any {
             self.cgroups.refresh(ids.iter().copied())
         } else {
             Vec::new()
@@ -194,123 +167,66 @@ impl Inner {
         paths.sort_unstable();
         paths.dedup();
         self.labeler.prepare(&paths, started + LABEL_WAIT);
-        let mut fams = Vec::new();
-        if let Some(maps) = &sys_maps {
-            fams.extend(super::syscalls::families(
-                maps,
-                &self.table,
-                &self.cgroups,
-                &mut self.labeler,
-            ));
-        }
-        if let Some(m) = &net_maps {
-            fams.extend(super::net::families(m, &self.cgroups, &mut self.labeler));
-        }
-        match self.pmu.as_mut() {
-            Some(p) => {
-                let avail = p.read();
-                families.extend(p.cpu_families(&avail));
-                if let Some(maps) = &pmu_maps {
-                    fams.extend(p.cgroup_families(maps, &avail, &self.cgroups, &mut self.labeler));
+        let mut families = Vec::new();
+        let mut folded = Vec::new();
+        let mut cx = LabelContext {
+            table: &self.table,
+            cgroups: &mut self.cgroups,
+            labeler: &mut self.labeler,
+        };
+        for u in self.probes.features.units_mut() {
+            for mut f in u.families(&mut cx) {
+                // the series budget bounds what cgroups can multiply
+                if names::by_name(f.name).is_some_and(|d| d.identity) {
+                    folded.push((f.name, self.budget.apply(&mut f).folded));
                 }
-                families.extend(p.status_families());
+                families.push(f);
             }
-            None => families.push(super::pmu::unavailable_family()),
-        }
-        for mut f in fams {
-            folded.push((f.name, self.budget.apply(&mut f).folded));
-            families.push(f);
         }
         if !gone.is_empty() {
-            self.forget(
-                &gone,
-                sys_maps.as_ref(),
-                net_maps.is_some(),
-                pmu_maps.as_ref(),
-            );
+            self.forget(&gone);
         }
         families.extend(self.health(&losses, &folded));
         self.last_duration = started.elapsed().as_secs_f64();
         Snapshot { families }
     }
 
-    /// One read of each collecting feature's maps.
-    fn read_maps(
-        &mut self,
-    ) -> (
-        Option<syscalls::SyscallMaps>,
-        Option<net::NetMaps>,
-        Option<HashMap<PmuKey, PmuValue>>,
-    ) {
-        let sys_up = self.probes.feature_up(Feature::Syscalls);
-        let tcp_up = self.probes.feature_up(Feature::Tcp);
-        let traffic_up = self.probes.feature_up(Feature::Traffic);
-        let pmu_up = self.probes.feature_up(Feature::Pmu);
-        let Some(ebpf) = self.probes.ebpf.as_ref() else {
-            return (None, None, None);
+    /// One read of each collecting feature's maps; whether any was read.
+    fn read_maps(&mut self) -> bool {
+        let up: Vec<bool> = Feature::ALL
+            .iter()
+            .map(|f| self.probes.feature_up(*f))
+            .collect();
+        let mut read_any = false;
+        let Probes { ebpf, features, .. } = &mut self.probes;
+        let mut cx = LabelContext {
+            table: &self.table,
+            cgroups: &mut self.cgroups,
+            labeler: &mut self.labeler,
         };
-        let (reads, errors) = (&mut self.map_reads, &mut self.map_read_errors);
-        let mut count = |f: Feature, failed: Option<&String>| {
-            reads[f as usize] += 1;
-            if let Some(e) = failed {
-                errors[f as usize] += 1;
-                tracing::warn!("reading {} maps: {e}", f.name());
-            }
-        };
-        let sys = sys_up.then(|| syscalls::read(ebpf)).and_then(|r| {
-            count(Feature::Syscalls, r.as_ref().err());
-            r.ok()
-        });
-        // One read serves both network features.
-        let net = (tcp_up || traffic_up)
-            .then(|| net::read(ebpf))
-            .and_then(|r| {
-                for (f, up) in [(Feature::Tcp, tcp_up), (Feature::Traffic, traffic_up)] {
-                    if up {
-                        count(f, r.as_ref().err());
-                    }
+        for u in features.units_mut() {
+            let f = u.feature() as usize;
+            u.clear();
+            let Some(ebpf) = ebpf.as_mut().filter(|_| up[f]) else {
+                continue;
+            };
+            self.map_reads[f] += 1;
+            match u.read(ebpf, &mut cx) {
+                // the cgroup names it learns are not a read of per-cgroup data
+                Ok(()) => read_any |= u.feature() != Feature::CgroupPaths,
+                Err(e) => {
+                    self.map_read_errors[f] += 1;
+                    tracing::warn!("reading {} maps: {e}", u.feature().name());
+                    u.clear();
                 }
-                r.ok()
-            });
-        let pmu = pmu_up.then(|| probes::pmu::read(ebpf)).and_then(|r| {
-            count(Feature::Pmu, r.as_ref().err());
-            r.ok()
-        });
-        (sys, net, pmu)
-    }
-
-    /// Name the cgroups made since the last snapshot (before the walk, which cannot see
-    /// those already removed). How many there were, for the map's fill gauge.
-    fn take_cgroup_paths(&mut self) -> Option<usize> {
-        if !self.probes.feature_up(Feature::CgroupPaths) {
-            return None;
-        }
-        let ebpf = self.probes.ebpf.as_mut()?;
-        let f = Feature::CgroupPaths as usize;
-        self.map_reads[f] += 1;
-        match probes::cgroup_paths::take(ebpf) {
-            Ok(paths) => {
-                let n = paths.len();
-                self.cgroups.learn(paths);
-                Some(n)
-            }
-            Err(e) => {
-                self.map_read_errors[f] += 1;
-                tracing::warn!("reading cgroup_paths maps: {e}");
-                None
             }
         }
+        read_any
     }
 
     /// Drop what is kept of cgroups gone past their grace period: series budget, labels,
     /// kernel map entries.
-    fn forget(
-        &mut self,
-        gone: &[(u64, std::sync::Arc<str>)],
-        sys: Option<&syscalls::SyscallMaps>,
-        net: bool,
-        pmu: Option<&HashMap<PmuKey, PmuValue>>,
-    ) {
+    fn forget(&mut self, gone: &[(u64, std::sync::Arc<str>)]) {
         for (_, path) in gone {
             self.budget.release("cgroup", path);
             self.labeler.forget(path);
@@ -318,30 +234,18 @@ impl Inner {
         let ids: Vec<u64> = gone.iter().map(|(id, _)| *id).collect();
         // exported with their last path and labels in this snapshot; forgotten now
         self.cgroups.remove(&ids);
-        let Some(ebpf) = self.probes.ebpf.as_mut() else {
+        let Probes { ebpf, features, .. } = &mut self.probes;
+        let Some(ebpf) = ebpf.as_mut() else {
             return;
         };
-        if let Some(maps) = sys {
-            match syscalls::forget_cgroups(ebpf, &ids, maps) {
+        for u in features.units_mut() {
+            match u.forget(ebpf, &ids) {
                 Ok(n) => self.cgroups_forgotten += n as u64,
-                Err(e) => tracing::warn!("dropping entries of removed cgroups: {e}"),
+                Err(e) => tracing::warn!(
+                    "dropping {} entries of removed cgroups: {e}",
+                    u.feature().name()
+                ),
             }
-        }
-        if net {
-            match net::forget_cgroups(ebpf, &ids) {
-                Ok(n) => self.cgroups_forgotten += n as u64,
-                Err(e) => tracing::warn!("dropping network entries of removed cgroups: {e}"),
-            }
-        }
-        if let Some(maps) = pmu {
-            let keys: Vec<PmuKey> = maps.keys().copied().collect();
-            match probes::pmu::forget_cgroups(ebpf, &ids, &keys) {
-                Ok(n) => self.cgroups_forgotten += n as u64,
-                Err(e) => tracing::warn!("dropping counter entries of removed cgroups: {e}"),
-            }
-        }
-        if let Some(p) = self.pmu.as_mut() {
-            p.forget(&ids);
         }
     }
 
@@ -404,7 +308,7 @@ impl Inner {
                 })
                 .collect(),
         ));
-        let per_family = |v: &[u64; 5]| {
+        let per_family = |v: &[u64; Feature::COUNT]| {
             Feature::ALL
                 .iter()
                 .map(|f| Series {
@@ -433,34 +337,27 @@ impl Inner {
                 })
                 .collect(),
         ));
-        let cap = self.probes.map_capacity;
-        let maps = [
-            ("syscall_stats", cap.syscall_stats),
-            ("syscall_errnos", cap.syscall_errnos),
-            ("syscall_in_flight", cap.syscall_in_flight),
-            ("tcp_stats", cap.tcp_stats),
-            ("net_traffic", cap.net_traffic),
-            ("pmu_stats", cap.pmu_stats),
-            ("cgroup_paths", cap.cgroup_paths),
-        ];
-        let read = || {
-            maps.iter()
-                .zip(self.map_fill)
-                .filter_map(|(m, n)| Some((m, n?)))
-        };
+        let maps: Vec<_> = self
+            .probes
+            .features
+            .units()
+            .iter()
+            .flat_map(|u| u.maps())
+            .filter_map(|m| Some((m.map, m.capacity, m.entries?)))
+            .collect();
         out.push(gauge(
             &names::KERNEL_MAP_ENTRIES,
-            read()
-                .map(|((name, _), n)| Series {
+            maps.iter()
+                .map(|(name, _, n)| Series {
                     labels: vec![("map", label(*name))],
-                    value: Value::Gauge(n as f64),
+                    value: Value::Gauge(*n as f64),
                 })
                 .collect(),
         ));
         out.push(gauge(
             &names::KERNEL_MAP_CAPACITY,
-            read()
-                .map(|((name, cap), _)| Series {
+            maps.iter()
+                .map(|(name, cap, _)| Series {
                     labels: vec![("map", label(*name))],
                     value: Value::Gauge(f64::from(*cap)),
                 })

@@ -7,9 +7,6 @@ pub mod model;
 pub mod names;
 #[cfg(test)]
 mod names_test;
-mod net;
-mod pmu;
-mod syscalls;
 
 pub mod collector;
 

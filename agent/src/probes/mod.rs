@@ -2,18 +2,15 @@
 //! to load or attach disables only its feature, with the reason kept for `agent check`,
 //! the log (once) and the `archscope_program_up` metric.
 pub mod cgroup;
-pub mod cgroup_paths;
-pub mod net;
-pub mod pmu;
-pub mod syscalls;
 
-use archscope_common::Program;
+use aya::maps::{MapData, PerCpuArray};
 use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::arch::Arch;
-use crate::config::{Config, SyscallMode};
+use crate::config::Config;
 use crate::errors::chain;
+use crate::features::{self, Features, LoadContext};
 use crate::pmu::Pmu;
 use crate::tracefs::Tracefs;
 
@@ -68,81 +65,6 @@ pub struct ProgramSpec {
     pub required: bool,
 }
 
-pub const PROGRAMS: &[ProgramSpec] = &[
-    ProgramSpec {
-        name: Program::SysEnter.name(),
-        feature: Feature::Syscalls,
-        hook: Hook::RawTracepoint { name: "sys_enter" },
-        required: true,
-    },
-    // Calls are counted at exit, so without it only the calls that may not return count:
-    // the feature is off, not degraded.
-    ProgramSpec {
-        name: Program::SysExit.name(),
-        feature: Feature::Syscalls,
-        hook: Hook::RawTracepoint { name: "sys_exit" },
-        required: true,
-    },
-    // Without it the in-flight entries of exited threads stay until the map is full;
-    // from then on calls still count (at entry), failures and latency do not.
-    ProgramSpec {
-        name: Program::SysThreadExit.name(),
-        feature: Feature::Syscalls,
-        hook: Hook::RawTracepoint {
-            name: "sched_process_exit",
-        },
-        required: false,
-    },
-    ProgramSpec {
-        name: Program::TcpState.name(),
-        feature: Feature::Tcp,
-        hook: Hook::Tracepoint {
-            category: "sock",
-            name: "inet_sock_set_state",
-        },
-        required: true,
-    },
-    ProgramSpec {
-        name: Program::TcpRetransmit.name(),
-        feature: Feature::Tcp,
-        hook: Hook::Tracepoint {
-            category: "tcp",
-            name: "tcp_retransmit_skb",
-        },
-        required: false,
-    },
-    ProgramSpec {
-        name: Program::SkbEgress.name(),
-        feature: Feature::Traffic,
-        hook: Hook::CgroupSkb { egress: true },
-        required: true,
-    },
-    ProgramSpec {
-        name: Program::SkbIngress.name(),
-        feature: Feature::Traffic,
-        hook: Hook::CgroupSkb { egress: false },
-        required: true,
-    },
-    ProgramSpec {
-        name: Program::SchedSwitch.name(),
-        feature: Feature::Pmu,
-        hook: Hook::Tracepoint {
-            category: "sched",
-            name: "sched_switch",
-        },
-        required: true,
-    },
-    ProgramSpec {
-        name: Program::CgroupMkdir.name(),
-        feature: Feature::CgroupPaths,
-        hook: Hook::Tracepoint {
-            category: "cgroup",
-            name: "cgroup_mkdir",
-        },
-        required: true,
-    },
-];
-
 #[derive(Debug, Clone)]
 pub struct ProgramStatus {
     pub name: &'static str,
@@ -154,6 +76,7 @@ pub struct ProgramStatus {
 
 pub struct Probes {
     pub ebpf: Option<Ebpf>,
+    /// Every program of every feature, in the order of `features::programs()`.
     pub status: Vec<ProgramStatus>,
     /// Why the object itself could not be loaded (then every program failed).
     pub object_error: Option<String>,
@@ -162,21 +85,8 @@ pub struct Probes {
     pub compat: Result<Option<archscope_common::CompatLayout>, String>,
     /// The cgroup hierarchy events are charged to (`Err`: v1 asked for and impossible).
     pub hierarchy: Result<cgroup::Hierarchy, String>,
-    /// Sizes of the maps read at export time, for their fill gauges.
-    pub map_capacity: MapCapacity,
+    pub features: Features,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
-}
-
-/// Entries each exported kernel map holds at most (as configured at load).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MapCapacity {
-    pub syscall_stats: u32,
-    pub syscall_errnos: u32,
-    pub syscall_in_flight: u32,
-    pub tcp_stats: u32,
-    pub net_traffic: u32,
-    pub pmu_stats: u32,
-    pub cgroup_paths: u32,
 }
 
 impl Probes {
@@ -189,41 +99,28 @@ impl Probes {
         tracefs: Result<&Tracefs, String>,
         pmu: Result<&Pmu, String>,
     ) -> Probes {
-        let syscall_config = syscalls::config(cfg.syscalls, arch);
-        let compat = syscalls::compat_layout(arch);
-        let tcp_layout = tracefs
-            .clone()
-            .map_err(|e| e.to_string())
-            .and_then(|t| net::tcp_layout(t, arch));
         let cgroup2 =
             crate::mounts::find("cgroup2").ok_or_else(|| "cgroup2 is not mounted".to_string());
         let hierarchy = cgroup::choose(cfg);
-        let mkdir_layout = match (&tracefs, &hierarchy) {
-            (Ok(t), Ok(h)) => cgroup_paths::layout(t, h),
-            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+        let cx = LoadContext {
+            cfg,
+            arch,
+            tracefs,
+            pmu,
+            hierarchy: &hierarchy,
+            cgroup2: &cgroup2,
         };
-        let mut loader = EbpfLoader::new();
-        if let Ok(l) = &mkdir_layout {
-            loader.override_global("CGROUP_MKDIR_LAYOUT", l, true);
-        }
-        if let Ok(cgroup::Hierarchy {
-            v1: Some((_, l)), ..
-        }) = &hierarchy
-        {
-            loader.override_global("CGROUP_V1_LAYOUT", l, true);
-        }
-        if let Ok(l) = &tcp_layout {
-            loader.override_global("TCP_LAYOUT", l, true);
-        }
-        loader.override_global("SYSCALL_CONFIG", &syscall_config, true);
-        if let Ok(Some(c)) = &compat {
-            loader.override_global("COMPAT_LAYOUT", c, true);
-        }
-        let pmu_config = archscope_common::PmuConfig {
-            slots: pmu.as_ref().map_or(0, |p| p.slot_mask()),
-            _pad: 0,
-        };
-        loader.override_global("PMU_CONFIG", &pmu_config, true);
+        let mut features = Features::default();
+        let mut ready: Vec<Result<(), String>> = features
+            .units_mut()
+            .into_iter()
+            .map(|u| u.configure(&cx))
+            .collect();
+        let compat = features
+            .syscalls
+            .compat
+            .clone()
+            .unwrap_or_else(|| Err("not configured".to_string()));
         let fault = archscope_common::FaultInjection {
             reject: cfg.inject_verifier_reject,
             _pad: 0,
@@ -234,36 +131,25 @@ impl Probes {
                 fault.reject
             );
         }
-        loader.override_global("FAULT_INJECTION", &fault, true);
-        let map_capacity = MapCapacity {
-            syscall_stats: syscalls::map_entries(cfg),
-            syscall_errnos: syscalls::map_entries(cfg),
-            syscall_in_flight: if cfg.syscalls == SyscallMode::Off {
-                1
-            } else {
-                cfg.inflight_map_entries
-            },
-            tcp_stats: cfg.cgroup_cache_entries as u32,
-            net_traffic: cfg.cgroup_cache_entries as u32,
-            // preallocated: without counters it would only hold memory
-            pmu_stats: if pmu.is_ok() { cfg.pmu_map_entries } else { 1 },
-            // drained at every snapshot: room for the cgroups made between two
-            cgroup_paths: CGROUP_PATHS_ENTRIES,
+        let loaded = {
+            let mut loader = EbpfLoader::new();
+            for u in features.units() {
+                u.set_globals(&mut loader);
+            }
+            if let Ok(cgroup::Hierarchy {
+                v1: Some((_, l)), ..
+            }) = &hierarchy
+            {
+                loader.override_global("CGROUP_V1_LAYOUT", l, true);
+            }
+            loader.override_global("FAULT_INJECTION", &fault, true);
+            loader.load(OBJECT)
         };
-        loader
-            .map_max_entries("SYSCALL_STATS", map_capacity.syscall_stats)
-            .map_max_entries("SYSCALL_ERRNOS", map_capacity.syscall_errnos)
-            .map_max_entries("SYSCALL_IN_FLIGHT", map_capacity.syscall_in_flight)
-            .map_max_entries("TCP_STATS", map_capacity.tcp_stats)
-            .map_max_entries("NET_TRAFFIC", map_capacity.net_traffic)
-            .map_max_entries("PMU_STATS", map_capacity.pmu_stats)
-            .map_max_entries("CGROUP_PATHS", map_capacity.cgroup_paths);
-        let mut ebpf = match loader.load(OBJECT) {
+        let mut ebpf = match loaded {
             Ok(e) => e,
             Err(e) => {
                 let why = format!("loading the eBPF object failed: {}", chain(&e));
-                let status = PROGRAMS
-                    .iter()
+                let status = features::programs()
                     .map(|p| status(p, Err(why.clone())))
                     .collect();
                 return Probes {
@@ -272,7 +158,7 @@ impl Probes {
                     ebpf: None,
                     status,
                     object_error: Some(why),
-                    map_capacity,
+                    features,
                     logger: None,
                 };
             }
@@ -281,31 +167,14 @@ impl Probes {
         let logger = aya_log::EbpfLogger::init(&mut ebpf)
             .inspect_err(|e| tracing::debug!("aya-log unavailable: {e}"))
             .ok();
-        // Sockets carry only their cgroup v2 id: in v1 mode it would not name a container.
-        let v2_only = match &hierarchy {
-            Ok(cgroup::Hierarchy { v1: Some(_), .. }) => {
-                Err("cgroup v1 mode: sockets carry only a cgroup v2 id".to_string())
+        for (u, r) in features.units_mut().into_iter().zip(&mut ready) {
+            if r.is_ok() {
+                *r = u.prepare(&mut ebpf, &cx);
             }
-            _ => Ok(()),
-        };
-        // The counters' fds go into the arrays before the program can read them.
-        let pmu_ready = pmu.and_then(|p| pmu::fill_arrays(&mut ebpf, p));
+        }
         let mut out = Vec::new();
-        for p in PROGRAMS {
-            let prereq = match p.feature {
-                Feature::Syscalls => match cfg.syscalls {
-                    SyscallMode::Off => Err(OFF_BY_CONFIG.to_string()),
-                    _ => Ok(()),
-                },
-                Feature::Tcp => v2_only
-                    .clone()
-                    .and(tcp_layout.as_ref().map(|_| ()).map_err(Clone::clone)),
-                Feature::Traffic => v2_only
-                    .clone()
-                    .and(cgroup2.as_ref().map(|_| ()).map_err(Clone::clone)),
-                Feature::Pmu => pmu_ready.clone(),
-                Feature::CgroupPaths => mkdir_layout.as_ref().map(|_| ()).map_err(Clone::clone),
-            };
+        for p in features::programs() {
+            let prereq = ready[p.feature as usize].clone();
             let r = prereq.and_then(|()| attach(&mut ebpf, p, cgroup2.as_deref().ok()));
             if let Err(why) = &r {
                 tracing::warn!(
@@ -316,23 +185,20 @@ impl Probes {
             }
             out.push(status(p, r));
         }
-        if let Err(e) = &compat {
-            tracing::warn!("32-bit compat syscalls cannot be told apart: {e}");
-        }
         Probes {
             compat,
             hierarchy,
             ebpf: Some(ebpf),
             status: out,
             object_error: None,
-            map_capacity,
+            features,
             logger,
         }
     }
 
     /// Was the feature switched off in the configuration (not a failure)?
     pub fn switched_off(&self, f: Feature) -> bool {
-        PROGRAMS.iter().zip(&self.status).any(|(p, s)| {
+        features::programs().zip(&self.status).any(|(p, s)| {
             p.feature == f && s.result.as_ref().err().is_some_and(|e| e == OFF_BY_CONFIG)
         })
     }
@@ -340,8 +206,7 @@ impl Probes {
     /// Required programs of `f` that failed, with why: what keeps the feature off (a
     /// feature switched off in the configuration says so here too).
     pub fn failed_required(&self, f: Feature) -> impl Iterator<Item = (&'static str, &str)> {
-        PROGRAMS
-            .iter()
+        features::programs()
             .zip(&self.status)
             .filter(move |(p, _)| p.feature == f && p.required)
             .filter_map(|(p, s)| s.result.as_ref().err().map(|e| (p.name, e.as_str())))
@@ -356,8 +221,7 @@ impl Probes {
 
     /// Is the feature collecting (all its required programs attached)?
     pub fn feature_up(&self, f: Feature) -> bool {
-        PROGRAMS
-            .iter()
+        features::programs()
             .zip(&self.status)
             .filter(|(p, _)| p.feature == f && p.required)
             .all(|(_, s)| s.result.is_ok())
@@ -371,8 +235,20 @@ impl Probes {
     }
 }
 
-/// New cgroups named between two snapshots (264 bytes each, preallocated: 528 KiB).
-const CGROUP_PATHS_ENTRIES: u32 = 2048;
+/// The kernel-side loss counters of every family, summed over CPUs.
+pub fn read_losses(ebpf: &Ebpf) -> Result<[u64; archscope_common::LOSS_KINDS], String> {
+    let mut out = [0u64; archscope_common::LOSS_KINDS];
+    let losses: PerCpuArray<&MapData, u64> =
+        PerCpuArray::try_from(ebpf.map("LOSSES").ok_or("LOSSES missing")?)
+            .map_err(|e| e.to_string())?;
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = losses
+            .get(&(i as u32), 0)
+            .map(|v| v.iter().sum())
+            .unwrap_or(0);
+    }
+    Ok(out)
+}
 
 /// The reason given for the programs of a feature the configuration switched off.
 pub const OFF_BY_CONFIG: &str = "switched off in the configuration";
@@ -477,7 +353,7 @@ mod tests {
             "the object's programs are `Program`'s and `FloorProgram`'s"
         );
         assert_eq!(
-            sorted(super::PROGRAMS.iter().map(|p| p.name).collect()),
+            sorted(crate::features::programs().map(|p| p.name).collect()),
             listed,
             "the table loads every program once"
         );

@@ -1,16 +1,16 @@
-//! The syscall family: the programs' settings, and reading its maps at export time.
+//! The syscall feature's settings for its programs, and reading its maps at export time.
 use std::collections::HashMap;
 
 use archscope_common::{
-    CompatLayout, ErrnoKey, InFlight, LOSS_KINDS, SYSCALL_MODE_COUNTS, SYSCALL_MODE_FULL,
-    SyscallConfig, SyscallKey, SyscallStats,
+    CompatLayout, ErrnoKey, InFlight, SYSCALL_MODE_COUNTS, SYSCALL_MODE_FULL, SyscallConfig,
+    SyscallKey, SyscallStats,
 };
 use aya::Ebpf;
-use aya::maps::{MapData, PerCpuArray, PerCpuHashMap};
+use aya::maps::{MapData, PerCpuHashMap};
 
 use crate::arch::{Arch, compat, syscalls::SyscallTable};
 use crate::btf::Btf;
-use crate::config::{Config, SyscallMode};
+use crate::config::SyscallMode;
 
 /// The programs' settings: the mode, and the calls counted at entry because they may not
 /// return on the same thread, by number from this arch's table.
@@ -35,16 +35,6 @@ pub fn config(mode: SyscallMode, arch: Option<Arch>) -> SyscallConfig {
 /// Never return (`exit`, `exit_group`), or return on a thread whose id changed (`execve`
 /// from a thread other than the leader takes over the leader's id).
 pub const ENTER_COUNTED: [&str; 4] = ["exit", "exit_group", "execve", "execveat"];
-
-/// Keys of both syscall maps: as configured; one when the feature is off (the maps are
-/// preallocated, and would only hold memory).
-pub fn map_entries(cfg: &Config) -> u32 {
-    if cfg.syscalls == SyscallMode::Off {
-        1
-    } else {
-        cfg.syscall_map_entries
-    }
-}
 
 /// Where this kernel flags a compat syscall: the member's offset from BTF, the bit from the
 /// arch table. `Ok(None)` on architectures without a 32-bit ABI.
@@ -109,21 +99,6 @@ pub fn read(ebpf: &Ebpf) -> Result<SyscallMaps, String> {
     )
     .map_err(|e| e.to_string())?;
     out.in_flight = in_flight.keys().filter(Result::is_ok).count();
-    Ok(out)
-}
-
-/// The kernel-side loss counters of every family, summed over CPUs.
-pub fn read_losses(ebpf: &Ebpf) -> Result<[u64; LOSS_KINDS], String> {
-    let mut out = [0u64; LOSS_KINDS];
-    let losses: PerCpuArray<&MapData, u64> =
-        PerCpuArray::try_from(ebpf.map("LOSSES").ok_or("LOSSES missing")?)
-            .map_err(|e| e.to_string())?;
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = losses
-            .get(&(i as u32), 0)
-            .map(|v| v.iter().sum())
-            .unwrap_or(0);
-    }
     Ok(out)
 }
 

@@ -1,15 +1,18 @@
-//! Network map contents → the TCP and traffic families.
+//! TCP map contents → the TCP families.
 use std::collections::HashMap;
 
-use archscope_common::{ConnectFailure, HIST_BUCKETS, hist_upper_bound_ns};
+use archscope_common::{ConnectFailure, HIST_BUCKETS, TcpStats, hist_upper_bound_ns};
 
-use super::model::{Family, Labels, Series, Value, label};
-use super::names;
+use crate::collect::model::{Family, Labels, Series, Value, label};
+use crate::collect::names;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
-use crate::probes::net::NetMaps;
 
-pub fn families(maps: &NetMaps, cgroups: &CgroupResolver, labeler: &mut Labeler) -> Vec<Family> {
+pub fn families(
+    tcp: &HashMap<u64, TcpStats>,
+    cgroups: &CgroupResolver,
+    labeler: &mut Labeler,
+) -> Vec<Family> {
     let mut ids: HashMap<u64, Labels> = HashMap::new();
     let mut identity = |cgroup_id: u64| -> Labels {
         ids.entry(cgroup_id)
@@ -41,8 +44,6 @@ pub fn families(maps: &NetMaps, cgroups: &CgroupResolver, labeler: &mut Labeler)
         mut connect,
         mut srtt,
         mut retrans,
-        mut io,
-        mut packets,
     ] = [
         &names::TCP_OPENED,
         &names::TCP_CLOSED,
@@ -52,14 +53,12 @@ pub fn families(maps: &NetMaps, cgroups: &CgroupResolver, labeler: &mut Labeler)
         &names::TCP_CONNECT_DURATION,
         &names::TCP_SRTT,
         &names::TCP_RETRANSMITS,
-        &names::NETWORK_IO,
-        &names::NETWORK_PACKETS,
     ]
     .map(|d| d.family_empty());
-    let mut keys: Vec<_> = maps.tcp.keys().copied().collect();
+    let mut keys: Vec<_> = tcp.keys().copied().collect();
     keys.sort_unstable();
     for id in keys {
-        let s = &maps.tcp[&id];
+        let s = &tcp[&id];
         let l = identity(id);
         opened
             .series
@@ -93,27 +92,7 @@ pub fn families(maps: &NetMaps, cgroups: &CgroupResolver, labeler: &mut Labeler)
         }
         retrans.series.push(counter(l, s.retransmits));
     }
-    let mut keys: Vec<_> = maps.traffic.keys().copied().collect();
-    keys.sort_unstable();
-    for id in keys {
-        let t = &maps.traffic[&id];
-        let l = identity(id);
-        let sides = [
-            ("tcp", "transmit", t.tcp_tx_bytes, t.tcp_tx_segments),
-            ("tcp", "receive", t.tcp_rx_bytes, t.tcp_rx_segments),
-            ("udp", "transmit", t.udp_tx_bytes, t.udp_tx_datagrams),
-            ("udp", "receive", t.udp_rx_bytes, t.udp_rx_datagrams),
-        ];
-        for (proto, dir, bytes, pkts) in sides {
-            if pkts == 0 {
-                continue;
-            }
-            let l = with(with(l.clone(), "protocol", proto), "direction", dir);
-            io.series.push(counter(l.clone(), bytes));
-            packets.series.push(counter(l, pkts));
-        }
-    }
     vec![
-        opened, closed, resets, open, failures, connect, srtt, retrans, io, packets,
+        opened, closed, resets, open, failures, connect, srtt, retrans,
     ]
 }

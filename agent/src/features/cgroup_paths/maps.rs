@@ -5,7 +5,7 @@ use archscope_common::{CGROUP_PATH_MAX, CgroupMkdirLayout, CgroupPath};
 use aya::Ebpf;
 use aya::maps::{HashMap, MapData};
 
-use super::cgroup::Hierarchy;
+use crate::probes::cgroup::Hierarchy;
 use crate::tracefs::Tracefs;
 
 const TP: &str = "cgroup:cgroup_mkdir";

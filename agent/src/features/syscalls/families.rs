@@ -1,15 +1,15 @@
 //! Syscall map contents → the syscall families.
 use archscope_common::{HIST_BUCKETS, hist_upper_bound_ns};
 
-use super::model::{Family, Series, Value, label};
-use super::names;
 use crate::arch::{errno, syscalls::SyscallTable};
+use crate::collect::model::{Family, Series, Value, label};
+use crate::collect::names;
 use std::collections::HashMap;
 
-use super::model::Labels;
+use super::maps::SyscallMaps;
+use crate::collect::model::Labels;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
-use crate::probes::syscalls::SyscallMaps;
 
 pub fn families(
     maps: &SyscallMaps,

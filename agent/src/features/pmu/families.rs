@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use archscope_common::{PMU_SLOTS, PmuEvent, PmuKey, PmuValue};
 
-use super::model::{Family, Labels, Series, Value, label};
-use super::names;
+use crate::collect::model::{Family, Labels, Series, Value, label};
+use crate::collect::names;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 use crate::pmu::Pmu;

@@ -1,8 +1,8 @@
-//! The network family: what the TCP programs need to know about this kernel, and reading
-//! the per-cgroup network maps at export time.
+//! What the TCP programs need to know about this kernel, and reading their map at export
+//! time.
 use std::collections::HashMap;
 
-use archscope_common::{TcpLayout, TcpStats, Traffic};
+use archscope_common::{TcpLayout, TcpStats};
 use aya::Ebpf;
 use aya::maps::{MapData, PerCpuHashMap};
 
@@ -86,15 +86,9 @@ pub fn tcp_layout(t: &Tracefs, arch: Option<Arch>) -> Result<TcpLayout, String> 
     })
 }
 
-/// One read of the network maps, summed over CPUs, by cgroup id.
-#[derive(Debug, Default)]
-pub struct NetMaps {
-    pub tcp: HashMap<u64, TcpStats>,
-    pub traffic: HashMap<u64, Traffic>,
-}
-
-pub fn read(ebpf: &Ebpf) -> Result<NetMaps, String> {
-    let mut out = NetMaps::default();
+/// One read of the TCP map, summed over CPUs, by cgroup id.
+pub fn read(ebpf: &Ebpf) -> Result<HashMap<u64, TcpStats>, String> {
+    let mut out = HashMap::new();
     let tcp: PerCpuHashMap<&MapData, u64, TcpStats> =
         PerCpuHashMap::try_from(ebpf.map("TCP_STATS").ok_or("TCP_STATS missing")?)
             .map_err(|e| e.to_string())?;
@@ -102,35 +96,15 @@ pub fn read(ebpf: &Ebpf) -> Result<NetMaps, String> {
         let (k, per_cpu) = item.map_err(|e| e.to_string())?;
         let mut sum = TcpStats::ZERO;
         per_cpu.iter().for_each(|v| sum.add(v));
-        out.tcp.insert(k, sum);
-    }
-    let traffic: PerCpuHashMap<&MapData, u64, Traffic> =
-        PerCpuHashMap::try_from(ebpf.map("NET_TRAFFIC").ok_or("NET_TRAFFIC missing")?)
-            .map_err(|e| e.to_string())?;
-    for item in traffic.iter() {
-        let (k, per_cpu) = item.map_err(|e| e.to_string())?;
-        let mut sum = Traffic::default();
-        per_cpu.iter().for_each(|v| sum.add(v));
-        out.traffic.insert(k, sum);
+        out.insert(k, sum);
     }
     Ok(out)
 }
 
 /// Drop the entries of cgroups gone past their grace period.
 pub fn forget_cgroups(ebpf: &mut Ebpf, gone: &[u64]) -> Result<usize, String> {
-    let mut n = 0;
-    for name in ["TCP_STATS", "NET_TRAFFIC"] {
-        let map = ebpf.map_mut(name).ok_or(format!("{name} missing"))?;
-        // The value type only matters for reads; removal is by key.
-        if name == "TCP_STATS" {
-            let mut m: PerCpuHashMap<&mut MapData, u64, TcpStats> =
-                PerCpuHashMap::try_from(map).map_err(|e| e.to_string())?;
-            n += gone.iter().filter(|id| m.remove(id).is_ok()).count();
-        } else {
-            let mut m: PerCpuHashMap<&mut MapData, u64, Traffic> =
-                PerCpuHashMap::try_from(map).map_err(|e| e.to_string())?;
-            n += gone.iter().filter(|id| m.remove(id).is_ok()).count();
-        }
-    }
-    Ok(n)
+    let map = ebpf.map_mut("TCP_STATS").ok_or("TCP_STATS missing")?;
+    let mut m: PerCpuHashMap<&mut MapData, u64, TcpStats> =
+        PerCpuHashMap::try_from(map).map_err(|e| e.to_string())?;
+    Ok(gone.iter().filter(|id| m.remove(id).is_ok()).count())
 }
