@@ -72,8 +72,7 @@ pub fn otlp_request(m: &Metrics) -> (ExportMetricsServiceRequest, usize) {
     };
     let mut numbers: BTreeMap<&str, Vec<NumberDataPoint>> = BTreeMap::new();
     // (family, labels without `le`) → the point being filled
-    let mut points: BTreeMap<(String, Vec<(String, String)>), HistogramDataPoint> =
-        BTreeMap::new();
+    let mut points: BTreeMap<(String, Vec<(String, String)>), HistogramDataPoint> = BTreeMap::new();
     for s in &m.samples {
         let Some(base) = base_of(&s.name) else {
             numbers.entry(&s.name).or_default().push(NumberDataPoint {
@@ -92,9 +91,10 @@ pub fn otlp_request(m: &Metrics) -> (ExportMetricsServiceRequest, usize) {
         let p = points.entry((base, key)).or_default();
         match s.name.rsplit('_').next() {
             Some("bucket") => {
-                let le = s.labels.get("le").map_or(f64::INFINITY, |v| {
-                    v.parse().unwrap_or(f64::INFINITY)
-                });
+                let le = s
+                    .labels
+                    .get("le")
+                    .map_or(f64::INFINITY, |v| v.parse().unwrap_or(f64::INFINITY));
                 // cumulative in the text, per bucket in OTLP
                 let below: u64 = p.bucket_counts.iter().sum();
                 p.bucket_counts.push((s.value as u64).saturating_sub(below));
