@@ -4,6 +4,7 @@
 //! shared types in `ebpf/common/src/<name>.rs`; the user half is the folder of the same
 //! name here. The collector, `agent check`, the health metrics and the fault-injection
 //! table go through [`all`], with no code per feature.
+pub mod cgroup_map;
 pub mod cgroup_paths;
 pub mod pmu;
 pub mod syscalls;
@@ -15,6 +16,7 @@ use aya::{Ebpf, EbpfLoader};
 use crate::arch::Arch;
 use crate::arch::syscalls::SyscallTable;
 use crate::collect::Family;
+use crate::collect::model::Labels;
 use crate::config::Config;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
@@ -22,6 +24,7 @@ use crate::pmu::Pmu;
 use crate::probes::cgroup::Hierarchy;
 use crate::probes::{Feature, ProgramSpec};
 use crate::tracefs::Tracefs;
+use cgroup_map::ReadMap;
 
 /// What the host offers a feature at load time, found once for all of them.
 pub struct LoadContext<'a> {
@@ -68,14 +71,32 @@ pub trait Unit: Send {
         Ok(())
     }
 
+    /// Its per-cgroup map, when its data is one (the defaults below read, count, forget
+    /// and clear it); a unit with other maps overrides them instead.
+    fn cgroup_map(&self) -> Option<&dyn ReadMap> {
+        None
+    }
+
+    fn cgroup_map_mut(&mut self) -> Option<&mut dyn ReadMap> {
+        None
+    }
+
     /// Its maps with their capacity and last fill.
-    fn maps(&self) -> Vec<MapFill>;
+    fn maps(&self) -> Vec<MapFill> {
+        self.cgroup_map().map(|m| m.fill()).into_iter().collect()
+    }
 
     /// One read of its maps for this snapshot (only while the feature is up).
-    fn read(&mut self, ebpf: &mut Ebpf, cx: &mut LabelContext) -> Result<(), String>;
+    fn read(&mut self, ebpf: &mut Ebpf, _cx: &mut LabelContext) -> Result<(), String> {
+        self.cgroup_map_mut().map_or(Ok(()), |m| m.read(ebpf))
+    }
 
     /// The cgroups its last read saw.
-    fn cgroup_ids(&self, _out: &mut Vec<u64>) {}
+    fn cgroup_ids(&self, out: &mut Vec<u64>) {
+        if let Some(m) = self.cgroup_map() {
+            m.ids(out);
+        }
+    }
 
     /// Its families from the last read; called every snapshot, up or not (a feature may
     /// report its own state). Per-cgroup families go through the series budget.
@@ -83,12 +104,56 @@ pub trait Unit: Send {
 
     /// Drop what it keeps of cgroups gone past their grace period, in its maps and in
     /// itself; how many kernel map entries went.
-    fn forget(&mut self, _ebpf: &mut Ebpf, _gone: &[u64]) -> Result<usize, String> {
-        Ok(0)
+    fn forget(&mut self, ebpf: &mut Ebpf, gone: &[u64]) -> Result<usize, String> {
+        self.cgroup_map_mut()
+            .map_or(Ok(0), |m| m.forget(ebpf, gone))
     }
 
     /// Forget the last read (the feature went down or the read failed).
-    fn clear(&mut self);
+    fn clear(&mut self) {
+        if let Some(m) = self.cgroup_map_mut() {
+            m.clear();
+        }
+    }
+}
+
+/// Identity labels once per cgroup, shared by all of its series.
+pub struct Identities<'a> {
+    cgroups: &'a CgroupResolver,
+    labeler: &'a mut Labeler,
+    seen: std::collections::HashMap<u64, Labels>,
+}
+
+impl<'a> Identities<'a> {
+    pub fn new(cgroups: &'a CgroupResolver, labeler: &'a mut Labeler) -> Self {
+        Identities {
+            cgroups,
+            labeler,
+            seen: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn of(&mut self, cgroup_id: u64) -> Labels {
+        let (cgroups, labeler) = (self.cgroups, &mut *self.labeler);
+        self.seen
+            .entry(cgroup_id)
+            .or_insert_with(|| labeler.labels(cgroups.path(cgroup_id)))
+            .clone()
+    }
+}
+
+/// `l` with one more label.
+pub fn with(mut l: Labels, key: &'static str, value: &'static str) -> Labels {
+    l.push((key, crate::collect::model::label(value)));
+    l
+}
+
+/// A counter series.
+pub fn counter(labels: Labels, v: u64) -> crate::collect::model::Series {
+    crate::collect::model::Series {
+        labels,
+        value: crate::collect::model::Value::Counter(v),
+    }
 }
 
 /// Sockets carry only their cgroup v2 id: in v1 mode it would not name a container.

@@ -4,10 +4,9 @@ use archscope_common::{HIST_BUCKETS, hist_upper_bound_ns};
 use crate::arch::{errno, syscalls::SyscallTable};
 use crate::collect::model::{Family, Series, Value, label};
 use crate::collect::names;
-use std::collections::HashMap;
 
 use super::maps::SyscallMaps;
-use crate::collect::model::Labels;
+use crate::features::Identities;
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 
@@ -18,12 +17,8 @@ pub fn families(
     labeler: &mut Labeler,
 ) -> [Family; 3] {
     // Identity labels once per cgroup, shared by all its series.
-    let mut ids: HashMap<u64, Labels> = HashMap::new();
-    let mut identity = |cgroup_id: u64| -> Labels {
-        ids.entry(cgroup_id)
-            .or_insert_with(|| labeler.labels(cgroups.path(cgroup_id)))
-            .clone()
-    };
+    let mut ids = Identities::new(cgroups, labeler);
+    let mut identity = |cgroup_id: u64| ids.of(cgroup_id);
     let mut calls = names::SYSCALLS.family_empty();
     let mut errors = names::SYSCALL_ERRORS.family_empty();
     let mut duration = names::SYSCALL_DURATION.family_empty();

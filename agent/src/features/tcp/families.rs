@@ -3,8 +3,9 @@ use std::collections::HashMap;
 
 use archscope_common::{ConnectFailure, HIST_BUCKETS, TcpStats, hist_upper_bound_ns};
 
-use crate::collect::model::{Family, Labels, Series, Value, label};
+use crate::collect::model::{Family, Series, Value};
 use crate::collect::names;
+use crate::features::{Identities, counter, with};
 use crate::identity::Labeler;
 use crate::identity::cgroups::CgroupResolver;
 
@@ -13,20 +14,8 @@ pub fn families(
     cgroups: &CgroupResolver,
     labeler: &mut Labeler,
 ) -> Vec<Family> {
-    let mut ids: HashMap<u64, Labels> = HashMap::new();
-    let mut identity = |cgroup_id: u64| -> Labels {
-        ids.entry(cgroup_id)
-            .or_insert_with(|| labeler.labels(cgroups.path(cgroup_id)))
-            .clone()
-    };
-    let with = |mut l: Labels, k: &'static str, v: &'static str| {
-        l.push((k, label(v)));
-        l
-    };
-    let counter = |labels: Labels, v: u64| Series {
-        labels,
-        value: Value::Counter(v),
-    };
+    let mut ids = Identities::new(cgroups, labeler);
+    let mut identity = |cgroup_id: u64| ids.of(cgroup_id);
     let bounds: Vec<f64> = (0..HIST_BUCKETS)
         .map(|i| hist_upper_bound_ns(i).map_or(f64::INFINITY, |ns| ns as f64 / 1e9))
         .collect();

@@ -1,10 +1,5 @@
-//! What the TCP programs need to know about this kernel, and reading their map at export
-//! time.
-use std::collections::HashMap;
-
-use archscope_common::{TcpLayout, TcpStats};
-use aya::Ebpf;
-use aya::maps::{MapData, PerCpuHashMap};
+//! What the TCP programs need to know about this kernel.
+use archscope_common::TcpLayout;
 
 use crate::arch::{Arch, errno};
 use crate::btf::Btf;
@@ -84,27 +79,4 @@ pub fn tcp_layout(t: &Tracefs, arch: Option<Arch>) -> Result<TcpLayout, String> 
         _pad: 0,
         root_cgroup_id,
     })
-}
-
-/// One read of the TCP map, summed over CPUs, by cgroup id.
-pub fn read(ebpf: &Ebpf) -> Result<HashMap<u64, TcpStats>, String> {
-    let mut out = HashMap::new();
-    let tcp: PerCpuHashMap<&MapData, u64, TcpStats> =
-        PerCpuHashMap::try_from(ebpf.map("TCP_STATS").ok_or("TCP_STATS missing")?)
-            .map_err(|e| e.to_string())?;
-    for item in tcp.iter() {
-        let (k, per_cpu) = item.map_err(|e| e.to_string())?;
-        let mut sum = TcpStats::ZERO;
-        per_cpu.iter().for_each(|v| sum.add(v));
-        out.insert(k, sum);
-    }
-    Ok(out)
-}
-
-/// Drop the entries of cgroups gone past their grace period.
-pub fn forget_cgroups(ebpf: &mut Ebpf, gone: &[u64]) -> Result<usize, String> {
-    let map = ebpf.map_mut("TCP_STATS").ok_or("TCP_STATS missing")?;
-    let mut m: PerCpuHashMap<&mut MapData, u64, TcpStats> =
-        PerCpuHashMap::try_from(map).map_err(|e| e.to_string())?;
-    Ok(gone.iter().filter(|id| m.remove(id).is_ok()).count())
 }

@@ -3,13 +3,12 @@
 pub mod families;
 pub mod maps;
 
-use std::collections::HashMap;
-
 use archscope_common::programs::Program;
 use archscope_common::{TcpLayout, TcpStats};
-use aya::{Ebpf, EbpfLoader};
+use aya::EbpfLoader;
 
-use super::{LabelContext, LoadContext, MapFill, Unit};
+use super::cgroup_map::{CgroupMap, ReadMap};
+use super::{LabelContext, LoadContext, Unit};
 use crate::collect::Family;
 use crate::probes::{Feature, Hook, ProgramSpec};
 
@@ -34,11 +33,18 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     },
 ];
 
-#[derive(Default)]
 pub struct Tcp {
     layout: Option<TcpLayout>,
-    capacity: u32,
-    last: Option<HashMap<u64, TcpStats>>,
+    map: CgroupMap<TcpStats>,
+}
+
+impl Default for Tcp {
+    fn default() -> Self {
+        Tcp {
+            layout: None,
+            map: CgroupMap::new("TCP_STATS", "tcp_stats"),
+        }
+    }
 }
 
 impl Unit for Tcp {
@@ -51,7 +57,7 @@ impl Unit for Tcp {
     }
 
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
-        self.capacity = cx.cfg.cgroup_cache_entries as u32;
+        self.map.capacity = cx.cfg.cgroup_cache_entries as u32;
         super::sockets_name_their_cgroup(cx)?;
         let tracefs = cx.tracefs.clone()?;
         self.layout = Some(maps::tcp_layout(tracefs, cx.arch)?);
@@ -62,41 +68,21 @@ impl Unit for Tcp {
         if let Some(l) = &self.layout {
             loader.override_global("TCP_LAYOUT", l, true);
         }
-        loader.map_max_entries("TCP_STATS", self.capacity);
+        loader.map_max_entries(self.map.object_name(), self.map.capacity);
     }
 
-    fn maps(&self) -> Vec<MapFill> {
-        vec![MapFill {
-            map: "tcp_stats",
-            capacity: self.capacity,
-            entries: self.last.as_ref().map(HashMap::len),
-        }]
+    fn cgroup_map(&self) -> Option<&dyn ReadMap> {
+        Some(&self.map)
     }
 
-    fn read(&mut self, ebpf: &mut Ebpf, _cx: &mut LabelContext) -> Result<(), String> {
-        self.last = Some(maps::read(ebpf)?);
-        Ok(())
-    }
-
-    fn cgroup_ids(&self, out: &mut Vec<u64>) {
-        out.extend(self.last.iter().flat_map(|m| m.keys().copied()));
+    fn cgroup_map_mut(&mut self) -> Option<&mut dyn ReadMap> {
+        Some(&mut self.map)
     }
 
     fn families(&mut self, cx: &mut LabelContext) -> Vec<Family> {
-        match &self.last {
+        match &self.map.last {
             Some(m) => families::families(m, cx.cgroups, cx.labeler),
             None => Vec::new(),
         }
-    }
-
-    fn forget(&mut self, ebpf: &mut Ebpf, gone: &[u64]) -> Result<usize, String> {
-        if self.last.is_none() {
-            return Ok(0);
-        }
-        maps::forget_cgroups(ebpf, gone)
-    }
-
-    fn clear(&mut self) {
-        self.last = None;
     }
 }

@@ -1,15 +1,13 @@
 //! TCP and UDP bytes and packets per cgroup, both directions, from cgroup_skb programs on
 //! the cgroup2 root. Kernel half: ebpf/probes/src/net.rs (the skb programs).
 pub mod families;
-pub mod maps;
-
-use std::collections::HashMap;
 
 use archscope_common::Traffic as TrafficStats;
 use archscope_common::programs::Program;
-use aya::{Ebpf, EbpfLoader};
+use aya::EbpfLoader;
 
-use super::{LabelContext, LoadContext, MapFill, Unit};
+use super::cgroup_map::{CgroupMap, ReadMap};
+use super::{LabelContext, LoadContext, Unit};
 use crate::collect::Family;
 use crate::probes::{Feature, Hook, ProgramSpec};
 
@@ -28,10 +26,16 @@ pub const PROGRAMS: &[ProgramSpec] = &[
     },
 ];
 
-#[derive(Default)]
 pub struct Traffic {
-    capacity: u32,
-    last: Option<HashMap<u64, TrafficStats>>,
+    map: CgroupMap<TrafficStats>,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Traffic {
+            map: CgroupMap::new("NET_TRAFFIC", "net_traffic"),
+        }
+    }
 }
 
 impl Unit for Traffic {
@@ -44,47 +48,27 @@ impl Unit for Traffic {
     }
 
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
-        self.capacity = cx.cfg.cgroup_cache_entries as u32;
+        self.map.capacity = cx.cfg.cgroup_cache_entries as u32;
         super::sockets_name_their_cgroup(cx)?;
         cx.cgroup2.as_ref().map(|_| ()).map_err(Clone::clone)
     }
 
     fn set_globals<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
-        loader.map_max_entries("NET_TRAFFIC", self.capacity);
+        loader.map_max_entries(self.map.object_name(), self.map.capacity);
     }
 
-    fn maps(&self) -> Vec<MapFill> {
-        vec![MapFill {
-            map: "net_traffic",
-            capacity: self.capacity,
-            entries: self.last.as_ref().map(HashMap::len),
-        }]
+    fn cgroup_map(&self) -> Option<&dyn ReadMap> {
+        Some(&self.map)
     }
 
-    fn read(&mut self, ebpf: &mut Ebpf, _cx: &mut LabelContext) -> Result<(), String> {
-        self.last = Some(maps::read(ebpf)?);
-        Ok(())
-    }
-
-    fn cgroup_ids(&self, out: &mut Vec<u64>) {
-        out.extend(self.last.iter().flat_map(|m| m.keys().copied()));
+    fn cgroup_map_mut(&mut self) -> Option<&mut dyn ReadMap> {
+        Some(&mut self.map)
     }
 
     fn families(&mut self, cx: &mut LabelContext) -> Vec<Family> {
-        match &self.last {
+        match &self.map.last {
             Some(m) => families::families(m, cx.cgroups, cx.labeler),
             None => Vec::new(),
         }
-    }
-
-    fn forget(&mut self, ebpf: &mut Ebpf, gone: &[u64]) -> Result<usize, String> {
-        if self.last.is_none() {
-            return Ok(0);
-        }
-        maps::forget_cgroups(ebpf, gone)
-    }
-
-    fn clear(&mut self) {
-        self.last = None;
     }
 }
