@@ -1,6 +1,7 @@
 //! The one data path: kernel maps → `Snapshot` (series with labels) → exporters. A scrape
 //! asks for a snapshot; it never reaches into maps or caches itself.
 mod budget;
+mod health;
 mod kubernetes;
 pub mod memory;
 pub mod model;
