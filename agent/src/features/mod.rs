@@ -55,9 +55,6 @@ pub struct MapFill {
 pub trait Unit: Send {
     fn feature(&self) -> Feature;
 
-    /// Its programs; without a required one the feature is off.
-    fn programs(&self) -> &'static [ProgramSpec];
-
     /// Find what it needs (layouts, counters) and size its maps. `Err`: why it cannot run
     /// here, which keeps its programs from loading and is what `agent check` shows.
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String>;
@@ -197,23 +194,21 @@ impl Features {
             &mut self.cgroup_paths,
         ]
     }
-
-    pub fn unit(&self, f: Feature) -> &dyn Unit {
-        self.units()[f as usize]
-    }
 }
+
+/// Each feature's programs (without a required one the feature is off), in `Feature`
+/// order.
+const PROGRAMS: [&[ProgramSpec]; Feature::COUNT] = [
+    syscalls::PROGRAMS,
+    tcp::PROGRAMS,
+    traffic::PROGRAMS,
+    pmu::PROGRAMS,
+    cgroup_paths::PROGRAMS,
+];
 
 /// Every program of every feature, in `Feature` order.
 pub fn programs() -> impl Iterator<Item = &'static ProgramSpec> {
-    [
-        syscalls::PROGRAMS,
-        tcp::PROGRAMS,
-        traffic::PROGRAMS,
-        pmu::PROGRAMS,
-        cgroup_paths::PROGRAMS,
-    ]
-    .into_iter()
-    .flatten()
+    PROGRAMS.into_iter().flatten()
 }
 
 #[cfg(test)]
@@ -225,11 +220,11 @@ mod tests {
         let f = Features::default();
         let order: Vec<Feature> = f.units().iter().map(|u| u.feature()).collect();
         assert_eq!(order, Feature::ALL.to_vec());
-        for u in f.units() {
+        for (f, programs) in Feature::ALL.iter().zip(PROGRAMS) {
             assert!(
-                u.programs().iter().all(|p| p.feature == u.feature()),
+                programs.iter().all(|p| p.feature == *f),
                 "{}: a program of another feature",
-                u.feature().name()
+                f.name()
             );
         }
     }

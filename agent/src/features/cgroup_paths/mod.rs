@@ -35,10 +35,6 @@ impl Unit for CgroupPaths {
         Feature::CgroupPaths
     }
 
-    fn programs(&self) -> &'static [ProgramSpec] {
-        PROGRAMS
-    }
-
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
         let tracefs = cx.tracefs.clone()?;
         let hierarchy = cx.hierarchy.as_ref().map_err(Clone::clone)?;

@@ -45,10 +45,6 @@ impl Unit for PmuFeature {
         Feature::Pmu
     }
 
-    fn programs(&self) -> &'static [ProgramSpec] {
-        PROGRAMS
-    }
-
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
         let pmu = cx.pmu.clone();
         self.config = PmuConfig {

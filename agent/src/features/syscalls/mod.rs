@@ -55,10 +55,6 @@ impl Unit for Syscalls {
         Feature::Syscalls
     }
 
-    fn programs(&self) -> &'static [ProgramSpec] {
-        PROGRAMS
-    }
-
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
         self.config = Some(maps::config(cx.cfg.syscalls, cx.arch));
         let compat = maps::compat_layout(cx.arch);

@@ -52,10 +52,6 @@ impl Unit for Tcp {
         Feature::Tcp
     }
 
-    fn programs(&self) -> &'static [ProgramSpec] {
-        PROGRAMS
-    }
-
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
         self.map.capacity = cx.cfg.cgroup_cache_entries as u32;
         super::sockets_name_their_cgroup(cx)?;

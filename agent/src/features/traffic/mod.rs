@@ -43,10 +43,6 @@ impl Unit for Traffic {
         Feature::Traffic
     }
 
-    fn programs(&self) -> &'static [ProgramSpec] {
-        PROGRAMS
-    }
-
     fn configure(&mut self, cx: &LoadContext) -> Result<(), String> {
         self.map.capacity = cx.cfg.cgroup_cache_entries as u32;
         super::sockets_name_their_cgroup(cx)?;
