@@ -9,6 +9,7 @@ pub mod containerd;
 pub mod floors;
 pub mod manifests;
 pub mod otlp_receiver;
+pub mod process;
 pub mod prometheus;
 
 /// True (with a note) inside the qemu VMs: tests whose subject does not depend on the
@@ -147,12 +148,7 @@ impl Drop for Cgroup {
 
 /// A `/proc/<pid>/status` figure in KiB (`VmRSS`, `VmHWM`).
 pub fn proc_status_kib(pid: u32, key: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+    process::status_number(pid, key)
 }
 
 /// The workload binary: XTASK_WORKLOAD_BIN, else beside the test binary's `deps/`.

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use archscope_tests::containerd::{Container, Containerd, rootfs};
+use archscope_tests::process::wait_until_in_sigwait;
 use archscope_tests::{Agent, Cgroup, Metrics, workload};
 
 fn series_for(
@@ -31,23 +32,6 @@ fn task_pid(containerd: &Containerd, id: &str) -> i32 {
         .find(|l| l.starts_with(id))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .expect("the container's pid in `ctr task ls`")
-}
-
-/// Waits until `pid` sleeps in sigwait (`/proc/<pid>/wchan`): every call it made before
-/// has returned. (Its blocked mask cannot tell: sigwait unblocks the awaited signals.)
-fn wait_until_in_sigwait(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-        if wchan.starts_with("do_sigtimedwait") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pid {pid} never waited in sigwait: {wchan}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -134,7 +118,7 @@ fn container_lifecycle(mode: &[&str], seed: u128) {
     }
     // The first series may show while runc or the loader still make calls: the baseline
     // is taken once the workload waits for its signal, when all its earlier calls returned.
-    wait_until_in_sigwait(task_pid(&containerd, &cid));
+    wait_until_in_sigwait(task_pid(&containerd, &cid) as u32);
     let before = agent.metrics();
     seen.add(&before, &cid);
     assert!(

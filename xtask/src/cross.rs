@@ -135,6 +135,7 @@ pub const VM_TESTS: &[&str] = &[
     "network",
     "otlp",
     "pmu",
+    "scheduler",
     "syscall_modes",
     "syscalls",
 ];

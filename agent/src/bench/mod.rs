@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod compare;
 mod host;
 pub mod overhead;
+mod overhead_sched;
 mod pmu;
 pub mod report_html;
 pub mod report_markdown;

@@ -50,10 +50,14 @@ pub struct Overhead {
     pub traced_calls_counted: u64,
     pub traced_calls_made: u64,
     pub programs: Vec<String>,
+    /// The scheduler feature's cost to context switches, measured the same way.
+    pub scheduler: Option<super::overhead_sched::SchedOverhead>,
+    /// Why the scheduler rows are missing.
+    pub scheduler_error: Option<String>,
 }
 
 /// The cgroup v2 id (inode of its directory) of this process.
-fn own_cgroup_id() -> Option<u64> {
+pub(super) fn own_cgroup_id() -> Option<u64> {
     let root = crate::mounts::find("cgroup2")?;
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
@@ -81,8 +85,9 @@ const FLOOR: [(&str, &str); 2] = [
     (FloorProgram::SysExit.name(), "sys_exit"),
 ];
 
-/// The same object with only the empty programs attached (its maps at their smallest).
-fn attach_floor() -> anyhow::Result<aya::Ebpf> {
+/// The same object with only these empty programs attached to their raw tracepoints
+/// (its maps at their smallest).
+pub(super) fn attach_floor(floor: &[(&str, &str)]) -> anyhow::Result<aya::Ebpf> {
     let mut loader = aya::EbpfLoader::new();
     for m in [
         "SYSCALL_STATS",
@@ -91,11 +96,13 @@ fn attach_floor() -> anyhow::Result<aya::Ebpf> {
         "TCP_STATS",
         "NET_TRAFFIC",
         "PMU_STATS",
+        "SCHED_STATS",
+        "SCHED_RUNNABLE",
     ] {
         loader.map_max_entries(m, 1);
     }
     let mut ebpf = loader.load(OBJECT).context("loading the eBPF object")?;
-    for (name, hook) in FLOOR {
+    for &(name, hook) in floor {
         let p: &mut aya::programs::RawTracePoint = ebpf
             .program_mut(name)
             .with_context(|| format!("{name} not in the object"))?
@@ -130,7 +137,7 @@ pub fn run(
             match (round + way) % 3 {
                 0 => untraced.push(getppid_loop(calls)),
                 1 => {
-                    let attached = attach_floor()?;
+                    let attached = attach_floor(&FLOOR)?;
                     floor.push(getppid_loop(calls));
                     drop(attached); // detaches
                 }
@@ -144,8 +151,12 @@ pub fn run(
         }
     }
     let (mu, mf, mt) = (median(&untraced), median(&floor), median(&traced));
+    let sched = super::overhead_sched::run(arch, &tracefs, rounds, calls / 50 + 1);
+    if let Err(e) = &sched {
+        tracing::warn!("scheduler overhead not measured: {e:#}");
+    }
     Ok(Overhead {
-        schema: "archscope.bench.overhead/v2",
+        schema: "archscope.bench.overhead/v3",
         arch: arch.goarch().into(),
         kernel: sysinfo::System::kernel_version().unwrap_or_default(),
         mode: mode.name(),
@@ -168,6 +179,8 @@ pub fn run(
         traced_calls_counted: counted_total,
         traced_calls_made: calls * u64::from(rounds),
         programs,
+        scheduler_error: sched.as_ref().err().map(|e| format!("{e:#}")),
+        scheduler: sched.ok(),
     })
 }
 
@@ -206,7 +219,12 @@ fn traced_round(
 }
 
 pub fn text(o: &Overhead) -> String {
-    format!(
+    let sched = match (&o.scheduler, &o.scheduler_error) {
+        (Some(s), _) => super::overhead_sched::text(s),
+        (None, Some(e)) => format!("scheduler: not measured: {e}\n"),
+        (None, None) => String::new(),
+    };
+    let syscalls = format!(
         "getppid, syscalls = {}, {} rounds of {} calls, {} kernel {}\n\
          untraced   {:>8.1} ns/call  (rounds: {})\n\
          floor      {:>8.1} ns/call  (rounds: {}; empty programs: {})\n\
@@ -234,10 +252,11 @@ pub fn text(o: &Overhead) -> String {
         o.traced_calls_counted,
         o.traced_calls_made,
         o.programs.join(", ")
-    )
+    );
+    syscalls + &sched
 }
 
-fn join(v: &[f64]) -> String {
+pub(super) fn join(v: &[f64]) -> String {
     v.iter()
         .map(|x| format!("{x:.1}"))
         .collect::<Vec<_>>()

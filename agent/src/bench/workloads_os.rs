@@ -46,33 +46,39 @@ fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// `trips` one-byte round trips through two pipes to a thread: two context switches
+/// each; ns per round trip.
+pub fn pipe_round_trips(trips: u64) -> anyhow::Result<f64> {
+    let (a_r, a_w) = pipe()?;
+    let (b_r, b_w) = pipe()?;
+    let (mut a_r, mut a_w) = (std::fs::File::from(a_r), std::fs::File::from(a_w));
+    let (mut b_r, mut b_w) = (std::fs::File::from(b_r), std::fs::File::from(b_w));
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut byte = [0u8; 1];
+        for _ in 0..trips {
+            a_r.read_exact(&mut byte)?;
+            b_w.write_all(&byte)?;
+        }
+        Ok(())
+    });
+    let mut byte = [1u8; 1];
+    let t = Instant::now();
+    for _ in 0..trips {
+        a_w.write_all(&byte)?;
+        b_r.read_exact(&mut byte)?;
+    }
+    let ns = t.elapsed().as_nanos() as f64 / trips as f64;
+    echo.join()
+        .map_err(|_| anyhow::anyhow!("echo thread panicked"))??;
+    Ok(ns)
+}
+
 pub fn pipe_pingpong(ctx: &Ctx) -> Prepared {
     let trips = if ctx.quick { 5_000 } else { 50_000 };
     ok(
         move || {
-            let (a_r, a_w) = pipe()?;
-            let (b_r, b_w) = pipe()?;
-            let (mut a_r, mut a_w) = (std::fs::File::from(a_r), std::fs::File::from(a_w));
-            let (mut b_r, mut b_w) = (std::fs::File::from(b_r), std::fs::File::from(b_w));
-            let echo = std::thread::spawn(move || -> std::io::Result<()> {
-                let mut byte = [0u8; 1];
-                for _ in 0..trips {
-                    a_r.read_exact(&mut byte)?;
-                    b_w.write_all(&byte)?;
-                }
-                Ok(())
-            });
-            let mut byte = [1u8; 1];
-            let t = Instant::now();
-            for _ in 0..trips {
-                a_w.write_all(&byte)?;
-                b_r.read_exact(&mut byte)?;
-            }
-            let ns = t.elapsed().as_nanos() as f64 / trips as f64;
-            echo.join()
-                .map_err(|_| anyhow::anyhow!("echo thread panicked"))??;
             Ok(Rep {
-                values: vec![ns],
+                values: vec![pipe_round_trips(trips)?],
                 ops: trips as f64,
             })
         },

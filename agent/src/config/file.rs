@@ -15,6 +15,7 @@ pub struct FileConfig {
     pub max_series_per_metric: Option<u64>,
     pub memory_limit: Option<String>,
     pub syscalls: Option<String>,
+    pub features_off: Option<String>,
     pub syscall_map_entries: Option<u64>,
     pub inflight_map_entries: Option<u64>,
     pub pmu_map_entries: Option<u64>,

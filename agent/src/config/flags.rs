@@ -12,6 +12,7 @@ pub const ENV_VARS: &[&str] = &[
     "ARCHSCOPE_LOG",
     "ARCHSCOPE_MAX_SERIES_PER_METRIC",
     "ARCHSCOPE_SYSCALLS",
+    "ARCHSCOPE_FEATURES_OFF",
     "ARCHSCOPE_SYSCALL_MAP_ENTRIES",
     "ARCHSCOPE_INFLIGHT_MAP_ENTRIES",
     "ARCHSCOPE_PMU_MAP_ENTRIES",
@@ -49,6 +50,9 @@ pub struct Overrides {
     /// What syscall tracing collects: full (calls, failures by errno, latency), counts (calls and failures only, cheaper) or off [default: full]
     #[arg(long, env = "ARCHSCOPE_SYSCALLS", value_name = "full|counts|off")]
     pub syscalls: Option<String>,
+    /// Features switched off, comma-separated (syscalls, tcp, traffic, pmu, cgroup_paths, scheduler): their programs are not loaded [default: none]
+    #[arg(long, env = "ARCHSCOPE_FEATURES_OFF", value_name = "FEATURES")]
+    pub features_off: Option<String>,
     /// Kernel map size for (cgroup, syscall) statistics, preallocated per possible CPU [default: 16384, fewer above 17 CPUs: at most 64 MiB]
     #[arg(long, env = "ARCHSCOPE_SYSCALL_MAP_ENTRIES", value_name = "N")]
     pub syscall_map_entries: Option<String>,

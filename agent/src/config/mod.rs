@@ -16,7 +16,7 @@ pub use flags::{ENV_VARS, Overrides};
 
 pub use crate::errors::ConfigError;
 use flags::check_env;
-use values::{memory_limit, pod_label_keys, program_bits};
+use values::{feature_names, memory_limit, pod_label_keys, program_bits};
 
 const DEFAULT_POD_LABELS: &[&str] = &[
     "app",
@@ -99,6 +99,8 @@ pub struct Config {
     pub max_series_per_metric: usize,
     pub memory_limit: MemoryLimit,
     pub syscalls: SyscallMode,
+    /// Features whose programs are not loaded (`features_off`).
+    pub features_off: Vec<crate::probes::Feature>,
     pub syscall_map_entries: u32,
     pub inflight_map_entries: u32,
     pub pmu_map_entries: u32,
@@ -131,6 +133,7 @@ impl Default for Config {
             max_series_per_metric: 10_000,
             memory_limit: MemoryLimit::Auto,
             syscalls: SyscallMode::Full,
+            features_off: Vec::new(),
             syscall_map_entries: default_syscall_map_entries(),
             inflight_map_entries: 65_536,
             pmu_map_entries: 8_192,
@@ -266,12 +269,17 @@ impl Config {
             None => d.syscalls,
             Some(s) => SyscallMode::parse(&s)?,
         };
+        let features_off = match o.features_off.clone().or(f.features_off) {
+            None => d.features_off,
+            Some(s) => feature_names(&s)?,
+        };
         let inject_verifier_reject = match &o.inject_verifier_reject {
             None => 0,
             Some(s) => program_bits(s)?,
         };
         Ok(Config {
             syscalls,
+            features_off,
             inject_verifier_reject,
             memory_limit,
             kubernetes_pod_labels,

@@ -25,6 +25,24 @@ pub(super) fn program_bits(s: &str) -> Result<u32, ConfigError> {
     Ok(bits)
 }
 
+/// `tcp,scheduler` → those features (switched off).
+pub(super) fn feature_names(s: &str) -> Result<Vec<crate::probes::Feature>, ConfigError> {
+    use crate::probes::Feature;
+    s.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|name| {
+            Feature::from_name(name).ok_or_else(|| ConfigError::Field {
+                field: "features_off",
+                msg: format!(
+                    "`{name}` is not one of {}",
+                    Feature::ALL.map(Feature::name).join(", ")
+                ),
+            })
+        })
+        .collect()
+}
+
 /// `auto`, `off`, or a size as sysfs and Kubernetes write them (`256MiB`, `256Mi`,
 /// `256M`, `1G`, bytes), at least 16 MiB.
 pub(super) fn memory_limit(s: &str) -> Result<MemoryLimit, ConfigError> {

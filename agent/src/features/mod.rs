@@ -7,6 +7,7 @@
 pub mod cgroup_map;
 pub mod cgroup_paths;
 pub mod pmu;
+pub mod scheduler;
 pub mod syscalls;
 pub mod tcp;
 pub mod traffic;
@@ -172,6 +173,7 @@ pub struct Features {
     pub traffic: traffic::Traffic,
     pub pmu: pmu::PmuFeature,
     pub cgroup_paths: cgroup_paths::CgroupPaths,
+    pub scheduler: scheduler::Scheduler,
 }
 
 impl Features {
@@ -182,6 +184,7 @@ impl Features {
             &self.traffic,
             &self.pmu,
             &self.cgroup_paths,
+            &self.scheduler,
         ]
     }
 
@@ -192,6 +195,7 @@ impl Features {
             &mut self.traffic,
             &mut self.pmu,
             &mut self.cgroup_paths,
+            &mut self.scheduler,
         ]
     }
 }
@@ -204,6 +208,7 @@ const PROGRAMS: [&[ProgramSpec]; Feature::COUNT] = [
     traffic::PROGRAMS,
     pmu::PROGRAMS,
     cgroup_paths::PROGRAMS,
+    scheduler::PROGRAMS,
 ];
 
 /// Every program of every feature, in `Feature` order.

@@ -29,6 +29,8 @@ archscope_common::named_enum! {
         Pmu = "pmu",
         /// New cgroups' paths as they are made, so that short-lived containers are named.
         CgroupPaths = "cgroup_paths",
+        /// Run-queue latency, CPU time and context switches per cgroup.
+        Scheduler = "scheduler",
     }
 }
 
@@ -114,7 +116,14 @@ impl Probes {
         let mut ready: Vec<Result<(), String>> = features
             .units_mut()
             .into_iter()
-            .map(|u| u.configure(&cx))
+            .map(|u| {
+                let r = u.configure(&cx);
+                if cfg.features_off.contains(&u.feature()) {
+                    Err(OFF_BY_CONFIG.to_string())
+                } else {
+                    r
+                }
+            })
             .collect();
         let compat = features
             .syscalls

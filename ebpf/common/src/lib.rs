@@ -9,6 +9,7 @@ pub mod named;
 pub mod net;
 pub mod pmu;
 pub mod programs;
+pub mod scheduler;
 pub mod syscalls;
 
 pub use cgroup::*;
@@ -16,4 +17,5 @@ pub use fault::FaultInjection;
 pub use net::*;
 pub use pmu::*;
 pub use programs::{FloorProgram, Program};
+pub use scheduler::*;
 pub use syscalls::*;

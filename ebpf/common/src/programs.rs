@@ -14,6 +14,10 @@ crate::named_enum! {
         SchedSwitch = "archscope_sched_switch",
         SysThreadExit = "archscope_sys_thread_exit",
         CgroupMkdir = "archscope_cgroup_mkdir",
+        RunqSwitch = "archscope_runq_switch",
+        RunqWakeup = "archscope_runq_wakeup",
+        RunqWakeupNew = "archscope_runq_wakeup_new",
+        RunqThreadExit = "archscope_runq_thread_exit",
     }
 }
 
@@ -21,10 +25,14 @@ crate::named_enum! {
 const _: () = assert!(Program::COUNT <= 32);
 
 crate::named_enum! {
-    /// The floor of `agent bench overhead`: empty programs on the syscall feature's hooks,
+    /// The floor of `agent bench overhead`: empty programs on the syscall and scheduler features' hooks,
     /// which `agent run` never loads (so they have no fault bit).
     pub enum FloorProgram {
         SysEnter = "archscope_floor_sys_enter",
         SysExit = "archscope_floor_sys_exit",
+        SchedSwitch = "archscope_floor_sched_switch",
+        SchedWakeup = "archscope_floor_sched_wakeup",
+        SchedWakeupNew = "archscope_floor_sched_wakeup_new",
+        SchedThreadExit = "archscope_floor_sched_thread_exit",
     }
 }

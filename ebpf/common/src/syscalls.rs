@@ -196,6 +196,12 @@ crate::named_enum! {
         /// The new-cgroup path map was full (the agent had not drained it): a cgroup made then
         /// is named only if it still exists at the next walk of the tree.
         CgroupPathsFull = "cgroup_paths_map_full",
+        /// The scheduler's per-cgroup map was full: a task's CPU time, switch and wait
+        /// were not charged.
+        SchedMapFull = "sched_stats_map_full",
+        /// The scheduler's map of runnable threads was full (more live threads than its
+        /// entries): a wait was not measured.
+        SchedRunnableFull = "sched_runnable_map_full",
     }
 }
 

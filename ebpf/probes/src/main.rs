@@ -1,6 +1,7 @@
 //! archscope's kernel programs, one object for every little-endian architecture: syscalls
 //! (raw tracepoints), tcp (tracepoints), traffic (cgroup_skb), pmu (sched_switch reading
-//! perf counters), cgroup_paths (cgroup_mkdir), and the empty floor programs of `agent
+//! perf counters), cgroup_paths (cgroup_mkdir),
+//! scheduler (raw sched_switch and wakeups), and the empty floor programs of `agent
 //! bench overhead`; cgroup, maps, losses and fault are what they share. Record layouts
 //! (tracefs `format` files), struct offsets (BTF), modes and fault injection arrive as
 //! read-only globals the agent sets at load time. Program names are
@@ -24,6 +25,8 @@ mod losses;
 mod maps;
 #[cfg(target_arch = "bpf")]
 mod pmu;
+#[cfg(target_arch = "bpf")]
+mod scheduler;
 #[cfg(target_arch = "bpf")]
 mod syscalls;
 #[cfg(target_arch = "bpf")]

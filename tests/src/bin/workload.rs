@@ -21,6 +21,12 @@
 //!   archscope-workload <cgroup.procs> spin <iterations>       (a CPU-bound loop, no syscalls)
 //!   archscope-workload <cgroup.procs> rate <getppid-per-second> <seconds>
 //!       (getppid at that rate, in batches every 10 ms; prints the seconds it took)
+//!   archscope-workload <cgroup.procs> sleeps <n>
+//!       (waits for SIGUSR1, sleeps 1 ms n times, prints `slept`, waits for SIGUSR1 again)
+//!   archscope-workload <cgroup.procs> contend <ms>
+//!       (two threads pinned to one CPU, each busy for that many ms of wall time; prints
+//!       the nanoseconds both together were kept off the CPU meanwhile)
+//!   archscope-workload <cgroup.procs> busy <ms>      (busy for that many ms of wall time)
 //!   archscope-workload <cgroup.procs> steady <getppid> <openat-missing>
 //!       (that much every 100 ms until killed: a live workload for Prometheus)
 //!
@@ -109,6 +115,79 @@ mod net {
     }
 }
 
+/// Block SIGUSR1 and wait for it (the mask is kept, so a second call waits again).
+fn wait_for_sigusr1() {
+    // SAFETY: plain signal-mask calls on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        let mut sig = 0;
+        libc::sigwait(&set, &mut sig);
+    }
+}
+
+mod sched {
+    use std::time::{Duration, Instant};
+
+    /// This thread's CPU time.
+    fn thread_cpu() -> Duration {
+        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid timespec to fill.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    /// Spin until `d` of wall time has passed; the time this thread was kept off the CPU
+    /// meanwhile (wall time less its own CPU time).
+    pub fn busy_for(d: Duration) -> Duration {
+        let (wall0, cpu0) = (Instant::now(), thread_cpu());
+        let mut x = 0u64;
+        while wall0.elapsed() < d {
+            for i in 0..10_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+        }
+        let (cpu1, wall) = (thread_cpu(), wall0.elapsed());
+        wall.saturating_sub(cpu1 - cpu0)
+    }
+
+    fn pin_to(cpu: usize) {
+        // SAFETY: a zeroed cpu_set_t with one CPU set, for this thread (0).
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            assert_eq!(
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+                0
+            );
+        }
+    }
+
+    pub fn contend(ms: u64) {
+        // the first CPU this process may run on
+        let cpu = {
+            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            // SAFETY: filling a local set.
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+            (0..libc::CPU_SETSIZE as usize)
+                .find(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+                .unwrap()
+        };
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    pin_to(cpu);
+                    busy_for(Duration::from_millis(ms))
+                })
+            })
+            .collect();
+        let off: Duration = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        println!("{}", off.as_nanos());
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let num = |i: usize| -> u64 {
@@ -183,15 +262,7 @@ fn main() {
             getppid_n(num(3));
         }
         "on-signal" => {
-            // SAFETY: plain signal-mask calls on a local set.
-            unsafe {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGUSR1);
-                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                let mut sig = 0;
-                libc::sigwait(&set, &mut sig);
-            }
+            wait_for_sigusr1();
             getppid_n(num(3));
             openat_missing_n(num(4));
             loop {
@@ -210,6 +281,19 @@ fn main() {
                 x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
             }
             std::hint::black_box(x);
+        }
+        "sleeps" => {
+            wait_for_sigusr1();
+            for _ in 0..num(3) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            println!("slept");
+            std::io::stdout().flush().unwrap();
+            wait_for_sigusr1();
+        }
+        "contend" => sched::contend(num(3)),
+        "busy" => {
+            sched::busy_for(std::time::Duration::from_millis(num(3)));
         }
         "steady" => loop {
             getppid_n(num(3));

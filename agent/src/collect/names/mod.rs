@@ -13,6 +13,7 @@ mod otlp;
 mod pmu;
 #[cfg(test)]
 mod reference;
+mod scheduler;
 mod syscalls;
 
 pub use agent::*;
@@ -21,6 +22,7 @@ pub use identity::*;
 pub use network::*;
 pub use otlp::*;
 pub use pmu::*;
+pub use scheduler::*;
 pub use syscalls::*;
 
 pub struct MetricDef {
@@ -180,6 +182,9 @@ pub const ALL: &[&MetricDef] = &[
     &CGROUP_PMU[8],
     &PMU_AVAILABLE,
     &PMU_RUNNING_RATIO,
+    &RUNQUEUE_LATENCY,
+    &CPU_TIME,
+    &CONTEXT_SWITCHES,
     &NODE_INFO,
     &BUILD_INFO,
     &PROGRAM_UP,

@@ -1,0 +1,31 @@
+//! What `/proc` says of a test's processes.
+use std::time::{Duration, Instant};
+
+/// A `/proc/<pid>/status` figure: its first number (`VmRSS` in KiB,
+/// `voluntary_ctxt_switches`, …).
+pub fn status_number(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
+/// Waits until `pid` sleeps in sigwait (`/proc/<pid>/wchan`): every call it made before
+/// has returned, and it is off the CPU. (Its blocked mask cannot tell: sigwait unblocks
+/// the awaited signals.)
+pub fn wait_until_in_sigwait(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        if wchan.starts_with("do_sigtimedwait") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} never waited in sigwait: {wchan}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
