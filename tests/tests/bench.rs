@@ -424,6 +424,27 @@ fn overhead_counts_the_traced_calls() {
         "{o}"
     );
     assert_eq!(o["floor_programs"].as_array().unwrap().len(), 2, "{o}");
+    // the scheduler feature's rows: pipe round trips, two switches each (and a few of the
+    // threads' own start and end)
+    let s = &o["scheduler"];
+    for way in ["untraced", "floor", "traced"] {
+        assert_eq!(
+            s[format!("{way}_ns_per_round_trip")]
+                .as_array()
+                .unwrap()
+                .len(),
+            2,
+            "{o}"
+        );
+    }
+    assert_eq!(s["floor_programs"].as_array().unwrap().len(), 4, "{o}");
+    let made = s["round_trips_made"].as_u64().unwrap();
+    let counted = s["switches_counted"].as_u64().unwrap();
+    assert_eq!(made, 2 * (20000 / 50 + 1));
+    assert!(
+        (2 * made..=2 * made + made / 100 + 50).contains(&counted),
+        "{counted} switches for {made} round trips"
+    );
     // every call of the traced loops counted, none of the untraced or floor loops
     assert_eq!(o["traced_calls_made"], 40000);
     assert_eq!(o["traced_calls_counted"], 40000, "{o}");

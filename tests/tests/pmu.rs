@@ -70,7 +70,9 @@ fn hardware_series(m: &Metrics) -> Vec<String> {
     m.samples
         .iter()
         .filter(|s| {
-            s.name.starts_with("archscope_cpu_") || s.name.starts_with("archscope_cgroup_cpu_")
+            // archscope_cpu_seconds_total is the scheduler's, not a hardware counter
+            (s.name.starts_with("archscope_cpu_") && s.name != "archscope_cpu_seconds_total")
+                || s.name.starts_with("archscope_cgroup_cpu_")
         })
         .map(|s| s.name.clone())
         .collect()

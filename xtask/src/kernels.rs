@@ -36,6 +36,7 @@ pub const KERNEL_FACING: &[&str] = &[
     "faults",
     "network",
     "pmu",
+    "scheduler",
     "syscall_modes",
     "syscalls",
 ];

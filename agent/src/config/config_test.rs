@@ -123,6 +123,13 @@ fn bad_values_name_the_field() {
         ),
         (
             Overrides {
+                features_off: Some("tcp,sched".into()),
+                ..ov()
+            },
+            "features_off: `sched` is not one of syscalls, tcp, traffic, pmu, cgroup_paths, scheduler",
+        ),
+        (
+            Overrides {
                 memory_limit: Some("lots".into()),
                 ..ov()
             },

@@ -202,6 +202,13 @@ crate::named_enum! {
         /// The scheduler's map of runnable threads was full (more live threads than its
         /// entries): a wait was not measured.
         SchedRunnableFull = "sched_runnable_map_full",
+        /// A thread came on a CPU with no time it became runnable (runnable since before
+        /// the programs attached, or its wakeup was missed): that wait was not measured.
+        SchedWaitUnseen = "sched_wait_unseen",
+        /// A thread left a CPU the programs had not seen it come onto (the kernel did not
+        /// run the program for that switch): its time there and its wait before were not
+        /// charged.
+        SchedSwitchUnseen = "sched_switch_unseen",
     }
 }
 

@@ -89,9 +89,9 @@ fn try_switch(ctx: &RawTracePointContext, l: &SchedLayout) -> Result<(), i64> {
     if prev_tid != 0 {
         let state = task_u32(unsafe { bpf_get_current_task() }, l.task_state)?;
         let runnable = preempt != 0 || state == TASK_RUNNING;
-        leaving(ctx, prev_tid, runnable, &slot, now);
+        leaving(prev_tid, runnable, &slot, now);
         if runnable {
-            waiting_since(ctx, prev_tid, now, false);
+            waiting_since(prev_tid, now, false);
         } else if let Some(t) = SCHED_RUNNABLE.get_ptr_mut(prev_tid) {
             // it blocks: a wakeup seen while it still ran does not start its next wait
             // SAFETY: the thread's entry (see below).
@@ -105,17 +105,17 @@ fn try_switch(ctx: &RawTracePointContext, l: &SchedLayout) -> Result<(), i64> {
         since_ns: now,
         wait_ns: 0,
     };
-    if next_tid != 0
-        && let Some(t) = SCHED_RUNNABLE.get_ptr_mut(next_tid)
-    {
-        // SAFETY: the thread's entry; a wakeup on another CPU may write it at the same
-        // time, and either 8-byte store wins whole.
-        unsafe {
-            if *t != 0 {
+    if next_tid != 0 {
+        match SCHED_RUNNABLE.get_ptr_mut(next_tid) {
+            // SAFETY: the thread's entry; a wakeup on another CPU may write it at the
+            // same time, and either 8-byte store wins whole.
+            Some(t) if unsafe { *t } != 0 => unsafe {
                 on.wait_ns = now.saturating_sub(*t);
                 on.waited = 1;
                 *t = 0;
-            }
+            },
+            // runnable since before the programs attached, or its wakeup was not seen
+            _ => losses::count(Loss::SchedWaitUnseen),
         }
     }
     // SAFETY: as above.
@@ -126,8 +126,8 @@ fn try_switch(ctx: &RawTracePointContext, l: &SchedLayout) -> Result<(), i64> {
 /// Charge the leaving task's switch, and its time and wait when this CPU saw it come on
 /// (not so for the first switch after the programs attached).
 #[inline(always)]
-fn leaving(ctx: &RawTracePointContext, tid: u32, runnable: bool, slot: &SchedCpu, now: u64) {
-    let Some(s) = stats_of(ctx, crate::cgroup::current_cgroup_id()) else {
+fn leaving(tid: u32, runnable: bool, slot: &SchedCpu, now: u64) {
+    let Some(s) = stats_of(crate::cgroup::current_cgroup_id()) else {
         return;
     };
     // SAFETY: this CPU's value in SCHED_STATS, which only sched_switch writes, and
@@ -139,6 +139,10 @@ fn leaving(ctx: &RawTracePointContext, tid: u32, runnable: bool, slot: &SchedCpu
             (*s).voluntary += 1;
         }
         if slot.tid != tid || slot.since_ns == 0 {
+            // (since 0: the first switch on this CPU since the programs attached)
+            if slot.since_ns != 0 {
+                losses::count(Loss::SchedSwitchUnseen);
+            }
             return;
         }
         (*s).cpu_ns += now.saturating_sub(slot.since_ns);
@@ -154,13 +158,13 @@ fn leaving(ctx: &RawTracePointContext, tid: u32, runnable: bool, slot: &SchedCpu
 }
 
 #[inline(always)]
-fn stats_of(ctx: &RawTracePointContext, cgroup_id: u64) -> Option<*mut SchedStats> {
+fn stats_of(cgroup_id: u64) -> Option<*mut SchedStats> {
     let p = SCHED_ZERO
         .get_ptr(0)
         // SAFETY: a value of a live map, valid while the program runs.
         .and_then(|zero| crate::maps::slot_from(&SCHED_STATS, &cgroup_id, unsafe { &*zero }));
     if p.is_none() {
-        losses::count_and_log(ctx, Loss::SchedMapFull);
+        losses::count(Loss::SchedMapFull);
     }
     p
 }
@@ -168,7 +172,7 @@ fn stats_of(ctx: &RawTracePointContext, cgroup_id: u64) -> Option<*mut SchedStat
 /// Thread `tid` is runnable from `now`: preempted (`keep_earlier` false), or woken, when
 /// a wakeup of a thread already runnable keeps the time it became so.
 #[inline(always)]
-fn waiting_since<C: aya_ebpf::EbpfContext>(ctx: &C, tid: u32, now: u64, keep_earlier: bool) {
+fn waiting_since(tid: u32, now: u64, keep_earlier: bool) {
     if let Some(t) = SCHED_RUNNABLE.get_ptr_mut(tid) {
         // SAFETY: the thread's entry (see try_switch).
         unsafe {
@@ -180,7 +184,7 @@ fn waiting_since<C: aya_ebpf::EbpfContext>(ctx: &C, tid: u32, now: u64, keep_ear
         && SCHED_RUNNABLE.get_ptr_mut(tid).is_none()
     {
         // full, not raced by another CPU's insert of the same thread
-        losses::count_and_log(ctx, Loss::SchedRunnableFull);
+        losses::count(Loss::SchedRunnableFull);
     }
 }
 
@@ -193,7 +197,7 @@ fn runnable(ctx: &RawTracePointContext) {
     }
     let task: u64 = ctx.arg(0);
     match task_u32(task, l.task_pid) {
-        Ok(tid) if tid != 0 => waiting_since(ctx, tid, unsafe { bpf_ktime_get_ns() }, true),
+        Ok(tid) if tid != 0 => waiting_since(tid, unsafe { bpf_ktime_get_ns() }, true),
         Ok(_) => {}
         Err(_) => losses::count(Loss::ReadFailed),
     }

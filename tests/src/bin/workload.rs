@@ -25,7 +25,8 @@
 //!       (waits for SIGUSR1, sleeps 1 ms n times, prints `slept`, waits for SIGUSR1 again)
 //!   archscope-workload <cgroup.procs> contend <ms>
 //!       (two threads pinned to one CPU, each busy for that many ms of wall time; prints
-//!       the nanoseconds both together were kept off the CPU meanwhile)
+//!       the CPU, and the nanoseconds of wall time and of time kept off the CPU (wall
+//!       time less the thread's CPU time) of both threads together)
 //!   archscope-workload <cgroup.procs> busy <ms>      (busy for that many ms of wall time)
 //!   archscope-workload <cgroup.procs> steady <getppid> <openat-missing>
 //!       (that much every 100 ms until killed: a live workload for Prometheus)
@@ -139,9 +140,9 @@ mod sched {
         Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
     }
 
-    /// Spin until `d` of wall time has passed; the time this thread was kept off the CPU
-    /// meanwhile (wall time less its own CPU time).
-    pub fn busy_for(d: Duration) -> Duration {
+    /// Spin until `d` of wall time has passed; the wall time it took, and the time this
+    /// thread was kept off the CPU meanwhile (wall time less its own CPU time).
+    pub fn busy_for(d: Duration) -> (Duration, Duration) {
         let (wall0, cpu0) = (Instant::now(), thread_cpu());
         let mut x = 0u64;
         while wall0.elapsed() < d {
@@ -150,7 +151,7 @@ mod sched {
             }
         }
         let (cpu1, wall) = (thread_cpu(), wall0.elapsed());
-        wall.saturating_sub(cpu1 - cpu0)
+        (wall, wall.saturating_sub(cpu1 - cpu0))
     }
 
     fn pin_to(cpu: usize) {
@@ -183,8 +184,12 @@ mod sched {
                 })
             })
             .collect();
-        let off: Duration = threads.into_iter().map(|t| t.join().unwrap()).sum();
-        println!("{}", off.as_nanos());
+        let (mut wall, mut off) = (Duration::ZERO, Duration::ZERO);
+        for t in threads {
+            let (w, o) = t.join().unwrap();
+            (wall, off) = (wall + w, off + o);
+        }
+        println!("{cpu} {} {}", wall.as_nanos(), off.as_nanos());
     }
 }
 

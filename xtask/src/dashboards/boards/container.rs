@@ -1,5 +1,5 @@
 //! Container drill-down.
-use super::{CONTAINER, IO, p, rate, traffic, ts};
+use super::{CONTAINER, IO, RUNQ, p, quantile, rate, traffic, ts};
 use crate::dashboards::Kind::Heatmap;
 use crate::dashboards::Var::{Arch, Container, Namespace, Node, Pod};
 use crate::dashboards::{Board, panel, row};
@@ -17,7 +17,7 @@ pub fn container() -> Board {
     Board {
         uid: "archscope-container",
         title: "archscope / Container drill-down",
-        description: "One workload's syscalls, errors, latency, network and hardware counters.",
+        description: "One workload's syscalls, errors, latency, CPU and run-queue waits, network and hardware counters.",
         vars: &[Arch, Node, Namespace, Pod, Container],
         panels: vec![
             row("Syscalls"),
@@ -78,6 +78,53 @@ pub fn container() -> Board {
                         "sum by (le) ({})",
                         rate("archscope_syscall_duration_seconds_bucket", CONTAINER)
                     ),
+                    "{{le}}",
+                )],
+            )
+            .wide(),
+            row("Scheduler"),
+            ts(
+                "CPU time by container",
+                "percentunit",
+                &[(
+                    &format!(
+                        "sum by (namespace, pod, container) ({})",
+                        rate("archscope_cpu_seconds_total", CONTAINER)
+                    ),
+                    "{{namespace}}/{{pod}}/{{container}}",
+                )],
+            ),
+            ts(
+                "Run-queue latency p50 / p99 by container",
+                "s",
+                &[
+                    (
+                        &quantile(RUNQ, "0.99", CONTAINER, "namespace, pod, container, "),
+                        "p99 {{namespace}}/{{pod}}/{{container}}",
+                    ),
+                    (
+                        &quantile(RUNQ, "0.5", CONTAINER, "namespace, pod, container, "),
+                        "p50 {{namespace}}/{{pod}}/{{container}}",
+                    ),
+                ],
+            ),
+            ts(
+                "Context switches/s by kind",
+                "ops",
+                &[(
+                    &format!(
+                        "sum by (kind) ({})",
+                        rate("archscope_context_switches_total", CONTAINER)
+                    ),
+                    "{{kind}}",
+                )],
+            ),
+            panel(
+                Heatmap,
+                "Run-queue latency heatmap",
+                "s",
+                &[(
+                    &format!("sum by (le) ({})", rate(RUNQ, CONTAINER)),
                     "{{le}}",
                 )],
             )

@@ -25,9 +25,16 @@ fn rate(metric: &str, sel: &str) -> String {
 }
 
 fn p(q: &str, sel: &str, by: &str) -> String {
+    quantile("archscope_syscall_duration_seconds_bucket", q, sel, by)
+}
+
+/// Run-queue latency buckets (the scheduler feature).
+const RUNQ: &str = "archscope_runqueue_latency_seconds_bucket";
+
+fn quantile(buckets: &str, q: &str, sel: &str, by: &str) -> String {
     format!(
         "histogram_quantile({q}, sum by ({by}le) ({}))",
-        rate("archscope_syscall_duration_seconds_bucket", sel)
+        rate(buckets, sel)
     )
 }
 

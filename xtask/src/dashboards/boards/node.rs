@@ -1,5 +1,5 @@
 //! Node overview, and hardware beside service traffic.
-use super::{IO, NODE, POD, p, rate, traffic, ts};
+use super::{IO, NODE, POD, RUNQ, p, quantile, rate, traffic, ts};
 use crate::dashboards::Kind::{Stat, Table};
 use crate::dashboards::Var::{Arch, Namespace, Node, Pod};
 use crate::dashboards::{Board, panel, row};
@@ -93,6 +93,36 @@ pub fn node() -> Board {
                         )
                     ),
                     "{{service}}",
+                )],
+            ),
+            ts(
+                "Waiting for a CPU: top namespaces",
+                "percentunit",
+                &[(
+                    &format!(
+                        "topk(10, sum by (namespace) ({}))",
+                        rate(
+                            "archscope_runqueue_latency_seconds_sum",
+                            &format!("{NODE}, namespace!=\"\"")
+                        )
+                    ),
+                    "{{namespace}}",
+                )],
+            ),
+            ts(
+                "Run-queue latency p99: top pods",
+                "s",
+                &[(
+                    &format!(
+                        "topk(10, {})",
+                        quantile(
+                            RUNQ,
+                            "0.99",
+                            &format!("{NODE}, namespace!=\"\""),
+                            "namespace, pod, "
+                        )
+                    ),
+                    "{{namespace}}/{{pod}}",
                 )],
             ),
             ts(
