@@ -18,20 +18,12 @@ pub mod probes;
 pub mod server;
 pub mod tracefs;
 
-/// Bad input or missing privilege: one line, exit status 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+/// Bad input or missing privilege: one line, exit status 2 (one type with the suite's).
+pub use archscope_bench::UsageError;
 
 impl From<config::ConfigError> for UsageError {
     fn from(e: config::ConfigError) -> Self {
         UsageError(e.to_string())
-    }
-}
-
-impl From<String> for UsageError {
-    fn from(s: String) -> Self {
-        UsageError(s)
     }
 }
 

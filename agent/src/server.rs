@@ -103,7 +103,7 @@ async fn bench_run(State(c): State<Arc<Collector>>, q: Query<RunQuery>) -> Respo
             repetitions: if quick { 5 } else { 9 },
             warmup: 1,
             pin: None,
-            host_root: l.host_root.clone(),
+            host: crate::bench::host::read(&l.host_root)?,
         };
         let r = crate::bench::runner::run(&defs, &opts, crate::bench::runner::Progress::Quiet)?;
         r.save(&l.dir)?;

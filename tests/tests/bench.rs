@@ -1,70 +1,17 @@
 //! `agent bench` end to end: a quick run on this kernel, compare against a results file
 //! produced on Debian's arm64 kernel under qemu (tests/fixtures/bench/arm64-qemu.json,
 //! made by `cargo xtask vm-bench arm64`), two agents serving results to a cluster compare,
-//! the HTML report in headless Chromium, the overhead measurement, and bad input.
+//! the HTML report in headless Chromium, and bad input (`agent bench overhead`: overhead.rs).
 //! Runs are --quick with few repetitions to keep CI short.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Command;
 
-use archscope_tests::{Agent, Cgroup, skip_under_emulation};
+use archscope_tests::{Agent, skip_under_emulation};
 use serde_json::Value;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/bench")
-        .join(name)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("archscope-bench-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn agent(args: &[&str]) -> Output {
-    archscope_tests::agent_cmd().args(args).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// The benchmarks the host run makes (a subset of the suite, for time).
-const HOST_BENCH: &str = "syscall.getppid,context_switch.pipe,process.spawn,memory.latency,compute.int,compute.float,hash.sha256,compress.deflate,http.ping";
-
-/// One quick host run per test binary: (results dir, its document).
-fn host_run() -> &'static (PathBuf, Value) {
-    static RUN: OnceLock<(PathBuf, Value)> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let dir = tmp("host");
-        let d = dir.display().to_string();
-        let out = agent(&[
-            "bench",
-            "run",
-            "--quick",
-            "-n",
-            "5",
-            "--warmup",
-            "1",
-            "-b",
-            HOST_BENCH,
-            "--results-dir",
-            &d,
-            "--output",
-            "json",
-        ]);
-        let doc: Value = serde_json::from_str(&ok(&out)).unwrap();
-        (dir, doc)
-    })
-}
+#[path = "bench/support.rs"]
+mod support;
+use support::{HOST_BENCH, agent, fixture, host_run, ok, tmp};
 
 #[test]
 fn run_writes_a_self_describing_document() {
@@ -386,90 +333,6 @@ fn agents_serve_results_to_a_cluster_compare() {
     assert_eq!(run["benchmarks"][0]["name"], "syscall.getppid");
     let latest: Value = serde_json::from_str(&x86.get("/api/v1/bench/latest")).unwrap();
     assert_eq!(latest["started_at"], run["started_at"]);
-}
-
-#[test]
-fn overhead_counts_the_traced_calls() {
-    // the subject is the eBPF programs on this kernel: runs in the VMs too (few calls).
-    // The benchmark counts its own cgroup's calls: a cgroup of its own, away from the
-    // other tests' agents running `bench run syscall.getppid` beside it.
-    let cg = Cgroup::new("overhead");
-    let agent = |args: &[&str]| {
-        let mut cmd = archscope_tests::agent_cmd();
-        cmd.args(args);
-        cg.enter_on_exec(&mut cmd);
-        cmd.output().unwrap()
-    };
-    let out = agent(&[
-        "bench", "overhead", "--rounds", "2", "--calls", "20000", "--output", "json",
-    ]);
-    let o: Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(o["mode"], "full");
-    for way in ["untraced", "floor", "traced"] {
-        assert_eq!(o[format!("{way}_ns_per_call")].as_array().unwrap().len(), 2);
-        assert!(o[format!("median_{way}_ns")].as_f64().unwrap() > 0.0);
-    }
-    let (u, f, t) = (
-        o["median_untraced_ns"].as_f64().unwrap(),
-        o["median_floor_ns"].as_f64().unwrap(),
-        o["median_traced_ns"].as_f64().unwrap(),
-    );
-    let over_floor = o["cost_over_floor"].as_f64().unwrap();
-    assert!(
-        (over_floor - (t - u) / (f - u)).abs() < 1e-9 * over_floor.abs(),
-        "{o}"
-    );
-    assert!(
-        (o["ratio"].as_f64().unwrap() - t / u).abs() < 1e-9 * t / u,
-        "{o}"
-    );
-    assert_eq!(o["floor_programs"].as_array().unwrap().len(), 2, "{o}");
-    // the scheduler feature's rows: pipe round trips, two switches each (and a few of the
-    // threads' own start and end)
-    let s = &o["scheduler"];
-    for way in ["untraced", "floor", "traced"] {
-        assert_eq!(
-            s[format!("{way}_ns_per_round_trip")]
-                .as_array()
-                .unwrap()
-                .len(),
-            2,
-            "{o}"
-        );
-    }
-    assert_eq!(s["floor_programs"].as_array().unwrap().len(), 4, "{o}");
-    let made = s["round_trips_made"].as_u64().unwrap();
-    let counted = s["switches_counted"].as_u64().unwrap();
-    assert_eq!(made, 2 * (20000 / 50 + 1));
-    assert!(
-        (2 * made..=2 * made + made / 100 + 50).contains(&counted),
-        "{counted} switches for {made} round trips"
-    );
-    // every call of the traced loops counted, none of the untraced or floor loops
-    assert_eq!(o["traced_calls_made"], 40000);
-    assert_eq!(o["traced_calls_counted"], 40000, "{o}");
-    let counts = agent(&[
-        "bench",
-        "overhead",
-        "--syscalls",
-        "counts",
-        "--rounds",
-        "1",
-        "--calls",
-        "10000",
-        "--output",
-        "json",
-    ]);
-    let c: Value = serde_json::from_str(&ok(&counts)).unwrap();
-    assert_eq!(c["mode"], "counts");
-    assert_eq!(c["traced_calls_counted"], 10000, "{c}");
-    let text = ok(&agent(&[
-        "bench", "overhead", "--rounds", "1", "--calls", "10000",
-    ]));
-    assert!(
-        text.contains("ns/call") && text.contains("ratio") && text.contains("over floor"),
-        "{text}"
-    );
 }
 
 #[test]

@@ -243,3 +243,62 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn bad_otlp_settings_exit_2_naming_the_field() {
+    // flags, environment, what the one line says
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["--otlp-endpoint", "collector:4318"],
+            &[],
+            "otlp_endpoint: `collector:4318` is not an endpoint URL",
+        ),
+        (
+            &[
+                "--otlp-endpoint",
+                "http://a:4318",
+                "--otlp-headers",
+                "authorization",
+            ],
+            &[],
+            "otlp_headers: `authorization` is not key=value",
+        ),
+        (
+            &[],
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ],
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        (
+            &[],
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "5s"),
+            ],
+            "OTEL_EXPORTER_OTLP_TIMEOUT: `5s` is not a whole number of milliseconds",
+        ),
+        (
+            &[],
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
+                ("OTEL_RESOURCE_ATTRIBUTES", "novalue"),
+            ],
+            "OTEL_RESOURCE_ATTRIBUTES",
+        ),
+    ];
+    for (args, env, want) in cases {
+        let out = archscope_tests::agent_cmd()
+            .args(["run", "--listen", "127.0.0.1:0"])
+            .args(*args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("agent: ") && err.contains(want), "{err}");
+    }
+}

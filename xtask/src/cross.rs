@@ -134,6 +134,7 @@ pub const VM_TESTS: &[&str] = &[
     "faults",
     "network",
     "otlp",
+    "overhead",
     "pmu",
     "scheduler",
     "syscall_modes",

@@ -1,25 +1,17 @@
-//! `agent bench`: a cross-architecture benchmark suite, its results documents, statistics
-//! for comparing two runs, reports (table, Markdown, JSON, HTML), comparison across a
-//! cluster, and the agent's own overhead. The running agent serves the latest results
-//! (HTTP API and `archscope_bench_*` series) through [`Latest`].
+//! `agent bench` as the agent holds it: the suite itself is the archscope-bench crate
+//! (bench/), re-exported here; this module adds what needs the agent: the running agent
+//! serves the latest results (HTTP API and `archscope_bench_*` series) through [`Latest`],
+//! the host identity of a run, comparison across a cluster, and the agent's own overhead.
 pub mod cluster;
-pub mod compare;
-mod host;
+pub mod host;
 pub mod overhead;
 mod overhead_sched;
-mod pmu;
-pub mod report_html;
-pub mod report_markdown;
-pub mod report_table;
-pub mod runner;
-pub mod schema;
-pub mod stats;
-pub mod suite;
 #[cfg(test)]
 mod tests;
-mod workloads_http;
-mod workloads_lib;
-pub mod workloads_os;
+
+pub use archscope_bench::{
+    compare, report_html, report_markdown, report_table, runner, schema, stats, suite, workloads_os,
+};
 
 use std::path::PathBuf;
 use std::sync::Mutex;

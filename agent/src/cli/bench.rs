@@ -208,7 +208,7 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
         repetitions: a.repetitions.unwrap_or(if a.quick { 5 } else { 9 }),
         warmup: a.warmup,
         pin: a.pin,
-        host_root: a.host_root,
+        host: anyhow::Context::context(crate::bench::host::read(&a.host_root), "host identity")?,
     };
     let results = runner::run(&defs, &opts, runner::Progress::Auto)?;
     if !a.no_save {

@@ -15,7 +15,8 @@ pub struct Options {
     pub repetitions: u32,
     pub warmup: u32,
     pub pin: Option<u32>,
-    pub host_root: std::path::PathBuf,
+    /// The machine the run is made on (the agent reads it: `bench::host`).
+    pub host: super::schema::Host,
 }
 
 /// Progress: a bar on a terminal, a plain line per benchmark otherwise, or nothing.
@@ -42,7 +43,7 @@ fn pin(cpu: u32) -> anyhow::Result<()> {
 }
 
 pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Result<Results> {
-    let host = super::host::read(&o.host_root).context("host identity")?;
+    let host = o.host.clone();
     if let Some(cpu) = o.pin {
         pin(cpu)?;
     }
