@@ -8,6 +8,7 @@ pub mod overhead;
 mod overhead_sched;
 #[cfg(test)]
 mod tests;
+mod three_ways;
 
 pub use archscope_bench::{
     compare, report_html, report_markdown, report_table, runner, schema, stats, suite, workloads_os,

@@ -12,7 +12,7 @@ use anyhow::Context;
 use archscope_common::FloorProgram;
 use serde::Serialize;
 
-use super::stats::median;
+use super::three_ways::{Samples, Way, rotate};
 use super::workloads_os::getppid_loop;
 use crate::UsageError;
 use crate::arch::Arch;
@@ -130,27 +130,25 @@ pub fn run(
     let cgroup = own_cgroup_id();
     // warm the loop and the caches once
     getppid_loop(calls / 10 + 1);
-    let (mut untraced, mut floor, mut traced) = (Vec::new(), Vec::new(), Vec::new());
     let (mut counted_total, mut programs) = (0u64, Vec::new());
-    for round in 0..rounds {
-        for way in 0..3 {
-            match (round + way) % 3 {
-                0 => untraced.push(getppid_loop(calls)),
-                1 => {
-                    let attached = attach_floor(&FLOOR)?;
-                    floor.push(getppid_loop(calls));
-                    drop(attached); // detaches
-                }
-                _ => {
-                    let (p, ns, n) = traced_round(&cfg, arch, &tracefs, cgroup, calls)?;
-                    programs = p;
-                    traced.push(ns);
-                    counted_total += n;
-                }
+    let samples = rotate(rounds, |way| {
+        Ok(match way {
+            Way::Untraced => getppid_loop(calls),
+            Way::Floor => {
+                let attached = attach_floor(&FLOOR)?;
+                let ns = getppid_loop(calls);
+                drop(attached); // detaches
+                ns
             }
-        }
-    }
-    let (mu, mf, mt) = (median(&untraced), median(&floor), median(&traced));
+            Way::Traced => {
+                let (p, ns, n) = traced_round(&cfg, arch, &tracefs, cgroup, calls)?;
+                programs = p;
+                counted_total += n;
+                ns
+            }
+        })
+    })?;
+    let (mu, mf, mt) = samples.medians();
     let sched = super::overhead_sched::run(arch, &tracefs, rounds, calls / 50 + 1);
     if let Err(e) = &sched {
         tracing::warn!("scheduler overhead not measured: {e:#}");
@@ -162,16 +160,16 @@ pub fn run(
         mode: mode.name(),
         rounds,
         calls_per_round: calls,
-        untraced_ns_per_call: untraced,
-        floor_ns_per_call: floor,
-        traced_ns_per_call: traced,
+        cost_over_floor: samples.cost_over_floor(),
+        untraced_ns_per_call: samples.untraced,
+        floor_ns_per_call: samples.floor,
+        traced_ns_per_call: samples.traced,
         median_untraced_ns: mu,
         median_floor_ns: mf,
         median_traced_ns: mt,
         ratio: mt / mu,
         overhead_ns_per_call: mt - mu,
         floor_overhead_ns_per_call: mf - mu,
-        cost_over_floor: (mt - mu) / (mf - mu),
         floor_programs: FLOOR
             .iter()
             .map(|(n, h)| format!("{n} (raw_tracepoint/{h})"))
@@ -224,41 +222,23 @@ pub fn text(o: &Overhead) -> String {
         (None, Some(e)) => format!("scheduler: not measured: {e}\n"),
         (None, None) => String::new(),
     };
+    let samples = Samples {
+        untraced: o.untraced_ns_per_call.clone(),
+        floor: o.floor_ns_per_call.clone(),
+        traced: o.traced_ns_per_call.clone(),
+    };
     let syscalls = format!(
-        "getppid, syscalls = {}, {} rounds of {} calls, {} kernel {}\n\
-         untraced   {:>8.1} ns/call  (rounds: {})\n\
-         floor      {:>8.1} ns/call  (rounds: {}; empty programs: {})\n\
-         traced     {:>8.1} ns/call  (rounds: {})\n\
-         ratio      {:>8.3}  traced / untraced\n\
-         overhead   {:>8.1} ns/call  (floor adds {:.1})\n\
-         over floor {:>8.2}× the floor's added cost\n\
+        "getppid, syscalls = {}, {} rounds of {} calls, {} kernel {}\n{}\
          counted    {} of {} traced calls ({})\n",
         o.mode,
         o.rounds,
         o.calls_per_round,
         o.arch,
         o.kernel,
-        o.median_untraced_ns,
-        join(&o.untraced_ns_per_call),
-        o.median_floor_ns,
-        join(&o.floor_ns_per_call),
-        o.floor_programs.join(", "),
-        o.median_traced_ns,
-        join(&o.traced_ns_per_call),
-        o.ratio,
-        o.overhead_ns_per_call,
-        o.floor_overhead_ns_per_call,
-        o.cost_over_floor,
+        samples.rows("ns/call", &o.floor_programs),
         o.traced_calls_counted,
         o.traced_calls_made,
         o.programs.join(", ")
     );
     syscalls + &sched
-}
-
-pub(super) fn join(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.1}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

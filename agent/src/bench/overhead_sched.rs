@@ -14,7 +14,7 @@ use archscope_common::{FloorProgram, SchedStats};
 use aya::maps::{MapData, PerCpuHashMap};
 use serde::Serialize;
 
-use super::stats::median;
+use super::three_ways::{Samples, Way, rotate};
 use super::workloads_os::pipe_round_trips;
 use crate::arch::Arch;
 use crate::config::{Config, SyscallMode};
@@ -63,45 +63,42 @@ pub fn run(
     let cgroup = super::overhead::own_cgroup_id();
     let pipe_round_trips = |trips| pinned_round_trips(trips);
     pipe_round_trips(trips / 10 + 1)?; // warm the threads and pipes once
-    let (mut untraced, mut floor, mut traced) = (Vec::new(), Vec::new(), Vec::new());
     let (mut counted, mut programs) = (0u64, Vec::new());
-    for round in 0..rounds {
-        for way in 0..3 {
-            match (round + way) % 3 {
-                0 => untraced.push(pipe_round_trips(trips)?),
-                1 => {
-                    let attached = super::overhead::attach_floor(&FLOOR)?;
-                    floor.push(pipe_round_trips(trips)?);
-                    drop(attached);
-                }
-                _ => {
-                    let probes = load_scheduler_only(arch, tracefs)?;
-                    programs = probes
-                        .status
-                        .iter()
-                        .filter(|s| s.result.is_ok())
-                        .map(|s| format!("{} ({})", s.name, s.hook))
-                        .collect();
-                    let before = switches(&probes, cgroup)?;
-                    traced.push(pipe_round_trips(trips)?);
-                    counted += switches(&probes, cgroup)? - before;
-                }
-            }
+    let samples = rotate(rounds, |way| match way {
+        Way::Untraced => pipe_round_trips(trips),
+        Way::Floor => {
+            let attached = super::overhead::attach_floor(&FLOOR)?;
+            let ns = pipe_round_trips(trips)?;
+            drop(attached);
+            Ok(ns)
         }
-    }
-    let (mu, mf, mt) = (median(&untraced), median(&floor), median(&traced));
+        Way::Traced => {
+            let probes = load_scheduler_only(arch, tracefs)?;
+            programs = probes
+                .status
+                .iter()
+                .filter(|s| s.result.is_ok())
+                .map(|s| format!("{} ({})", s.name, s.hook))
+                .collect();
+            let before = switches(&probes, cgroup)?;
+            let ns = pipe_round_trips(trips)?;
+            counted += switches(&probes, cgroup)? - before;
+            Ok(ns)
+        }
+    })?;
+    let (mu, mf, mt) = samples.medians();
     Ok(SchedOverhead {
         round_trips_per_round: trips,
-        untraced_ns_per_round_trip: untraced,
-        floor_ns_per_round_trip: floor,
-        traced_ns_per_round_trip: traced,
+        cost_over_floor: samples.cost_over_floor(),
+        untraced_ns_per_round_trip: samples.untraced,
+        floor_ns_per_round_trip: samples.floor,
+        traced_ns_per_round_trip: samples.traced,
         median_untraced_ns: mu,
         median_floor_ns: mf,
         median_traced_ns: mt,
         ratio: mt / mu,
         overhead_ns_per_round_trip: mt - mu,
         floor_overhead_ns_per_round_trip: mf - mu,
-        cost_over_floor: (mt - mu) / (mf - mu),
         floor_programs: FLOOR
             .iter()
             .map(|(n, h)| format!("{n} (raw_tracepoint/{h})"))
@@ -182,29 +179,18 @@ fn switches(p: &Probes, cgroup: Option<u64>) -> anyhow::Result<u64> {
 }
 
 pub fn text(o: &SchedOverhead) -> String {
-    use super::overhead::join;
+    let samples = Samples {
+        untraced: o.untraced_ns_per_round_trip.clone(),
+        floor: o.floor_ns_per_round_trip.clone(),
+        traced: o.traced_ns_per_round_trip.clone(),
+    };
     format!(
-        "\ncontext switches (pipe round trips between two threads on one CPU), scheduler feature alone, {} rounds of {}\n\
-         untraced   {:>8.1} ns/round trip  (rounds: {})\n\
-         floor      {:>8.1} ns/round trip  (rounds: {}; empty programs: {})\n\
-         traced     {:>8.1} ns/round trip  (rounds: {})\n\
-         ratio      {:>8.3}  traced / untraced\n\
-         overhead   {:>8.1} ns/round trip  (floor adds {:.1})\n\
-         over floor {:>8.2}× the floor's added cost\n\
+        "\ncontext switches (pipe round trips between two threads on one CPU), scheduler \
+         feature alone, {} rounds of {}\n{}\
          counted    {} switches in {} traced round trips ({})\n",
         o.untraced_ns_per_round_trip.len(),
         o.round_trips_per_round,
-        o.median_untraced_ns,
-        join(&o.untraced_ns_per_round_trip),
-        o.median_floor_ns,
-        join(&o.floor_ns_per_round_trip),
-        o.floor_programs.join(", "),
-        o.median_traced_ns,
-        join(&o.traced_ns_per_round_trip),
-        o.ratio,
-        o.overhead_ns_per_round_trip,
-        o.floor_overhead_ns_per_round_trip,
-        o.cost_over_floor,
+        samples.rows("ns/round trip", &o.floor_programs),
         o.switches_counted,
         o.round_trips_made,
         o.programs.join(", ")
