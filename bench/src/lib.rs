@@ -15,6 +15,7 @@ pub mod suite;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+mod workloads_cpu;
 mod workloads_http;
 mod workloads_lib;
 pub mod workloads_os;
