@@ -11,7 +11,7 @@ use serde_json::Value;
 
 #[path = "bench/support.rs"]
 mod support;
-use support::{HOST_BENCH, agent, fixture, host_run, ok, tmp};
+use support::{HOST_BENCH, agent, fixture, host_run, ok, tmp, usage_error};
 
 #[test]
 fn run_writes_a_self_describing_document() {
@@ -363,10 +363,6 @@ fn bad_input_is_one_line_and_exit_2() {
         ),
         (vec!["bench", "run", "--repetitions", "0"], "--repetitions"),
         (
-            vec!["bench", "overhead", "--syscalls", "off"],
-            "off has nothing to measure",
-        ),
-        (
             vec!["bench", "run", "--pin", "4096", "-b", "compute.int"],
             "pin: CPU 4096",
         ),
@@ -392,20 +388,11 @@ fn bad_input_is_one_line_and_exit_2() {
             "`x.json` is not an architecture",
         ),
         (vec!["bench", "compare", "a", "b", "--format", "pdf"], "pdf"),
-        (vec!["bench", "overhead", "--rounds", "0"], "--rounds"),
     ];
     for (args, want) in cases {
         if fixture_doc.is_none() && args.contains(&no_unit.as_str()) {
             continue;
         }
-        let out = agent(&args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: not one line: {err}"
-        );
-        assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
+        usage_error(&args, want);
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 #[path = "bench/support.rs"]
 mod support;
-use support::ok;
+use support::{ok, usage_error};
 
 #[test]
 fn overhead_counts_the_traced_calls() {
@@ -89,4 +89,13 @@ fn overhead_counts_the_traced_calls() {
         text.contains("ns/call") && text.contains("ratio") && text.contains("over floor"),
         "{text}"
     );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    usage_error(
+        &["bench", "overhead", "--syscalls", "off"],
+        "off has nothing to measure",
+    );
+    usage_error(&["bench", "overhead", "--rounds", "0"], "--rounds");
 }

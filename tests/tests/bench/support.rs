@@ -62,3 +62,16 @@ pub fn host_run() -> &'static (PathBuf, Value) {
         (dir, doc)
     })
 }
+
+/// `agent <args>` fails as bad input: exit status 2 and one line that says `want`.
+pub fn usage_error(args: &[&str], want: &str) {
+    let out = agent(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
+}
