@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -31,11 +32,17 @@ async fn metrics(State(c): State<Arc<Collector>>, headers: HeaderMap) -> Respons
     use crate::export::prometheus::{Format, scrape};
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
+    // A few chunks in flight: the exposition is never held whole, and a slow scraper
+    // holds back the encoder instead of growing a buffer.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(4);
     // Map reads are blocking syscalls: keep them off the async workers.
-    match tokio::task::spawn_blocking(move || scrape(&c, format)).await {
-        Ok(Ok(text)) => ([(header::CONTENT_TYPE, format.content_type())], text).into_response(),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "encoding failed\n").into_response(),
-    }
+    tokio::task::spawn_blocking(move || {
+        scrape(&c, format, |chunk| {
+            tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+        })
+    });
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 
 async fn ready(State(c): State<Arc<Collector>>) -> Response {

@@ -24,8 +24,10 @@ fn results_become_bench_series() {
     // IPC only where the PMU counted it
     let ipc = fams.iter().find(|f| f.name == "bench_ipc").unwrap();
     assert_eq!(ipc.series.len(), 1);
-    let text =
-        crate::export::prometheus::render(crate::collect::Snapshot { families: fams }).unwrap();
+    let text = crate::export::prometheus::render(
+        &crate::collect::Snapshot { families: fams },
+        crate::export::prometheus::Format::OpenMetrics,
+    );
     assert!(text.contains("archscope_bench_median{benchmark=\"memory.read\",arch=\"amd64\",unit=\"GB/s\",higher_is_better=\"true\"} 10.0"), "{text}");
     assert!(
         text.contains("archscope_bench_run_timestamp_seconds{"),

@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use super::resource::string_kv;
 use super::semconv;
 use super::settings::Temporality;
+use crate::collect::model::Series;
 use crate::collect::model::{Kind, Labels};
 use crate::collect::{Family, Snapshot, Value};
 
@@ -27,11 +28,15 @@ pub struct Batch {
 }
 
 /// What the previous export said of a series: when its count started and its last
-/// cumulative value (to tell a reset, and for deltas).
+/// cumulative value (to tell a reset, and for deltas; cumulative exports keep a
+/// histogram's count only).
 struct Seen {
     start: u64,
     last: Value,
 }
+
+/// Series are told apart by family and labels.
+type Key = (&'static str, Labels);
 
 pub struct Encoder {
     resource: Resource,
@@ -39,7 +44,9 @@ pub struct Encoder {
     /// When the exporter started: the start of every series present from the beginning.
     started: u64,
     previous: Option<u64>,
-    seen: HashMap<(&'static str, Labels), Seen>,
+    seen: HashMap<Key, Seen>,
+    /// Attribute keys by label key: the labels are few, the points many.
+    keys: HashMap<&'static str, String>,
 }
 
 impl Encoder {
@@ -50,26 +57,29 @@ impl Encoder {
             started: nanos(started),
             previous: None,
             seen: HashMap::new(),
+            keys: HashMap::new(),
         }
     }
 
-    pub fn encode(&mut self, snap: &Snapshot, now: SystemTime) -> Batch {
+    /// The snapshot is consumed: its labels become the keys of what this export saw,
+    /// with no copy.
+    pub fn encode(&mut self, snap: Snapshot, now: SystemTime) -> Batch {
         let now = nanos(now);
         // A series first seen now began counting after the previous export.
         let fresh_start = self.previous.unwrap_or(self.started);
         let mut seen = HashMap::with_capacity(self.seen.len());
         let mut metrics = Vec::with_capacity(snap.families.len());
         let mut points = 0;
-        for f in snap.families.iter().filter(|f| !f.series.is_empty()) {
+        for f in snap.families.into_iter().filter(|f| !f.series.is_empty()) {
             let mut ctx = Ctx {
-                family: f,
                 now,
                 fresh_start,
                 delta: self.temporality == Temporality::Delta,
                 old: &mut self.seen,
                 new: &mut seen,
+                keys: &mut self.keys,
             };
-            let (metric, n) = ctx.metric();
+            let (metric, n) = ctx.metric(f);
             points += n;
             metrics.push(metric);
         }
@@ -96,17 +106,16 @@ impl Encoder {
 }
 
 struct Ctx<'a> {
-    family: &'a Family,
     now: u64,
     fresh_start: u64,
     delta: bool,
-    old: &'a mut HashMap<(&'static str, Labels), Seen>,
-    new: &'a mut HashMap<(&'static str, Labels), Seen>,
+    old: &'a mut HashMap<Key, Seen>,
+    new: &'a mut HashMap<Key, Seen>,
+    keys: &'a mut HashMap<&'static str, String>,
 }
 
 impl Ctx<'_> {
-    fn metric(&mut self) -> (Metric, usize) {
-        let f = self.family;
+    fn metric(&mut self, f: Family) -> (Metric, usize) {
         let o = semconv::metric(f.name);
         let name = o.map_or_else(|| format!("archscope.{}", f.name), |o| o.name.into());
         let unit = o.map_or("1", |o| o.unit);
@@ -119,20 +128,20 @@ impl Ctx<'_> {
         let n = f.series.len();
         let data = match f.kind {
             Kind::Gauge if up_down => Data::Sum(Sum {
-                data_points: self.numbers(false),
+                data_points: self.numbers(f.name, f.series, false),
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
                 is_monotonic: false,
             }),
             Kind::Gauge => Data::Gauge(Gauge {
-                data_points: self.numbers(false),
+                data_points: self.numbers(f.name, f.series, false),
             }),
             Kind::Counter => Data::Sum(Sum {
-                data_points: self.numbers(true),
+                data_points: self.numbers(f.name, f.series, true),
                 aggregation_temporality: temporality,
                 is_monotonic: true,
             }),
             Kind::Histogram => Data::Histogram(Histogram {
-                data_points: self.histograms(),
+                data_points: self.histograms(f.name, f.series),
                 aggregation_temporality: temporality,
             }),
         };
@@ -147,56 +156,66 @@ impl Ctx<'_> {
     }
 
     /// Start time and the value to send for a counter or histogram series, remembering
-    /// its cumulative value for the next export.
-    fn track(&mut self, labels: &Labels, value: &Value) -> (u64, Value) {
-        let key = (self.family.name, labels.clone());
-        let prev = self.old.remove(&key).filter(|p| !is_reset(&p.last, value));
-        let sent = match (&prev, self.delta) {
+    /// its cumulative value for the next export under its labels (moved, not copied).
+    fn track(&mut self, key: Key, value: Value) -> (u64, Value) {
+        let prev = self.old.remove(&key).filter(|p| !is_reset(&p.last, &value));
+        let start = prev.as_ref().map_or(self.fresh_start, |p| p.start);
+        let (sent, last) = match (prev, self.delta) {
             // the delta window is the previous export to now
-            (Some(p), true) => (self.fresh_start, minus(value, &p.last)),
-            (Some(p), false) => (p.start, value.clone()),
+            (Some(p), true) => (minus(&value, &p.last), value),
+            (Some(_), false) => {
+                let last = reset_mark(&value);
+                (value, last)
+            }
             // new, or counting again from zero: it started after the previous export
-            (None, _) => (self.fresh_start, value.clone()),
+            (None, true) => (value.clone(), value),
+            (None, false) => {
+                let last = reset_mark(&value);
+                (value, last)
+            }
         };
-        let start = prev.map_or(self.fresh_start, |p| p.start);
-        let last = value.clone();
+        let sent_start = if self.delta { self.fresh_start } else { start };
         self.new.insert(key, Seen { start, last });
-        sent
+        (sent_start, sent)
     }
 
-    fn numbers(&mut self, cumulative: bool) -> Vec<NumberDataPoint> {
-        let f = self.family;
-        f.series
-            .iter()
-            .map(|s| {
-                let (start, value) = if cumulative {
-                    self.track(&s.labels, &s.value)
-                } else {
-                    (0, s.value.clone())
-                };
-                let value = match value {
-                    Value::Counter(v) => {
-                        number_data_point::Value::AsInt(i64::try_from(v).unwrap_or(i64::MAX))
-                    }
-                    Value::Gauge(v) => number_data_point::Value::AsDouble(v),
-                    Value::Histogram { sum, .. } => number_data_point::Value::AsDouble(sum),
-                };
-                NumberDataPoint {
-                    attributes: attributes(&s.labels),
-                    start_time_unix_nano: start,
-                    time_unix_nano: self.now,
-                    value: Some(value),
-                    ..Default::default()
+    fn numbers(
+        &mut self,
+        name: &'static str,
+        series: Vec<Series>,
+        cumulative: bool,
+    ) -> Vec<NumberDataPoint> {
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let attributes = self.attributes(&s.labels);
+            let (start, value) = if cumulative {
+                self.track((name, s.labels), s.value)
+            } else {
+                (0, s.value)
+            };
+            let value = match value {
+                Value::Counter(v) => {
+                    number_data_point::Value::AsInt(i64::try_from(v).unwrap_or(i64::MAX))
                 }
-            })
-            .collect()
+                Value::Gauge(v) => number_data_point::Value::AsDouble(v),
+                Value::Histogram { sum, .. } => number_data_point::Value::AsDouble(sum),
+            };
+            out.push(NumberDataPoint {
+                attributes,
+                start_time_unix_nano: start,
+                time_unix_nano: self.now,
+                value: Some(value),
+                ..Default::default()
+            });
+        }
+        out
     }
 
-    fn histograms(&mut self) -> Vec<HistogramDataPoint> {
-        let f = self.family;
-        let mut out = Vec::with_capacity(f.series.len());
-        for s in &f.series {
-            let (start, value) = self.track(&s.labels, &s.value);
+    fn histograms(&mut self, name: &'static str, series: Vec<Series>) -> Vec<HistogramDataPoint> {
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let attributes = self.attributes(&s.labels);
+            let (start, value) = self.track((name, s.labels), s.value);
             let Value::Histogram {
                 sum,
                 count,
@@ -211,7 +230,7 @@ impl Ctx<'_> {
                 .map(|(le, _)| *le)
                 .filter(|le| le.is_finite());
             out.push(HistogramDataPoint {
-                attributes: attributes(&s.labels),
+                attributes,
                 start_time_unix_nano: start,
                 time_unix_nano: self.now,
                 count,
@@ -223,16 +242,33 @@ impl Ctx<'_> {
         }
         out
     }
+
+    /// Label → attribute; an empty label (identity not known) is left out, as Prometheus
+    /// treats an empty label as absent.
+    fn attributes(&mut self, labels: &Labels) -> Vec<KeyValue> {
+        let mut out = Vec::with_capacity(labels.len());
+        for (k, v) in labels.iter().filter(|(_, v)| !v.is_empty()) {
+            let key = self
+                .keys
+                .entry(k)
+                .or_insert_with(|| semconv::attribute(k).into_owned());
+            out.push(string_kv(key.as_str(), &**v));
+        }
+        out
+    }
 }
 
-/// Label → attribute; an empty label (identity not known) is left out, as Prometheus
-/// treats an empty label as absent.
-fn attributes(labels: &Labels) -> Vec<KeyValue> {
-    labels
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| string_kv(semconv::attribute(k), &**v))
-        .collect()
+/// What a cumulative export keeps of a value to tell a reset: all of a number, a
+/// histogram's count and sum (its buckets are not needed).
+fn reset_mark(v: &Value) -> Value {
+    match v {
+        Value::Histogram { sum, count, .. } => Value::Histogram {
+            sum: *sum,
+            count: *count,
+            buckets: Vec::new(),
+        },
+        other => other.clone(),
+    }
 }
 
 /// Did a cumulative value go down (the kernel entry was dropped and counts again)?

@@ -68,7 +68,7 @@ fn int(p: &NumberDataPoint) -> i64 {
 #[test]
 fn cumulative_names_units_attributes_and_start_times() {
     let mut e = Encoder::new(Resource::default(), Temporality::Cumulative, t(0));
-    let b = e.encode(&snap(1000, [1, 2, 0]), t(10));
+    let b = e.encode(snap(1000, [1, 2, 0]), t(10));
     // empty families are left out, as on /metrics
     assert_eq!(metrics(&b).len(), 4);
     assert_eq!(b.points, 4);
@@ -111,7 +111,7 @@ fn cumulative_names_units_attributes_and_start_times() {
     assert_eq!(rss.value, Some(number_data_point::Value::AsDouble(4096.0)));
 
     // the next export keeps the start and sends the running total
-    let b = e.encode(&snap(1500, [1, 3, 1]), t(20));
+    let b = e.encode(snap(1500, [1, 3, 1]), t(20));
     let (p, _) = sum_point(find(&b, "archscope.syscall.calls"));
     assert_eq!((int(p), p.start_time_unix_nano), (1500, 1000 * S));
 }
@@ -119,13 +119,13 @@ fn cumulative_names_units_attributes_and_start_times() {
 #[test]
 fn reset_and_new_series_start_after_the_previous_export() {
     let mut e = Encoder::new(Resource::default(), Temporality::Cumulative, t(0));
-    e.encode(&snap(1000, [1, 0, 0]), t(10));
-    let b = e.encode(&snap(7, [1, 0, 0]), t(20));
+    e.encode(snap(1000, [1, 0, 0]), t(10));
+    let b = e.encode(snap(7, [1, 0, 0]), t(20));
     let (p, _) = sum_point(find(&b, "archscope.syscall.calls"));
     assert_eq!((int(p), p.start_time_unix_nano), (7, 1010 * S));
     // gone for one export, then back: a new series
-    e.encode(&Snapshot::default(), t(30));
-    let b = e.encode(&snap(3, [1, 0, 0]), t(40));
+    e.encode(Snapshot::default(), t(30));
+    let b = e.encode(snap(3, [1, 0, 0]), t(40));
     let (p, _) = sum_point(find(&b, "archscope.syscall.calls"));
     assert_eq!((int(p), p.start_time_unix_nano), (3, 1030 * S));
 }
@@ -144,7 +144,7 @@ fn delta_points_add_up_to_the_total() {
     .into_iter()
     .enumerate()
     {
-        let b = e.encode(&snap(calls, h), t(10 * (i as u64 + 1)));
+        let b = e.encode(snap(calls, h), t(10 * (i as u64 + 1)));
         let (p, s) = sum_point(find(&b, "archscope.syscall.calls"));
         assert_eq!(
             s.aggregation_temporality,

@@ -132,7 +132,7 @@ impl Exporter {
         let c = Arc::clone(&self.collector);
         let job = tokio::task::spawn_blocking(move || {
             let snap = c.snapshot();
-            let batch = enc.encode(&snap, SystemTime::now());
+            let batch = enc.encode(snap, SystemTime::now());
             (enc, batch)
         });
         match job.await {
