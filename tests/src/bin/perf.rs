@@ -2,12 +2,16 @@
 //! this machine and set against the project's goals. `cargo xtask perf` builds the release
 //! agent and runs this; `--quick` shortens every step (a smoke run, not for the report).
 //! Needs root (it loads the agent's programs and makes cgroups).
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use archscope_tests::floors;
 use archscope_tests::otlp_receiver::Receiver;
 use archscope_tests::{Agent, Cgroup, Metrics, agent_bin, proc_status_kib, workload_cmd};
+
+#[path = "perf/fleet.rs"]
+mod fleet;
+use fleet::Fleet;
 
 /// One goal of issue-level measurement: what, the goal, what this run measured.
 struct Row {
@@ -120,64 +124,6 @@ fn cpu_at_rate(secs: u64) -> Row {
     }
 }
 
-/// `n` live "containers": cgroups laid out as containerd's systemd driver makes them, each
-/// with a process that calls getppid every 100 ms until killed.
-struct Fleet {
-    // dropped before `base`: their directories are inside it
-    members: Vec<(Child, Cgroup)>,
-    base: Cgroup,
-}
-
-impl Fleet {
-    fn start(n: usize) -> Fleet {
-        let base = Cgroup::new("perf-fleet");
-        let members = (0..n)
-            .map(|i| {
-                let uid = format!("{i:08x}_0000_4000_8000_{i:012x}");
-                let id = format!("{:064x}", (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15);
-                let cg = base.nested(&format!(
-                    "kubepods-burstable-pod{uid}.slice/cri-containerd-{id}.scope"
-                ));
-                let child = workload_cmd()
-                    .arg(cg.procs())
-                    .args(["steady", "1", "0"])
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .unwrap();
-                (child, cg)
-            })
-            .collect();
-        Fleet { members, base }
-    }
-
-    /// Wait until `agent` shows a series for every member's container.
-    fn wait_seen(&self, agent: &Agent) -> Metrics {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let m = agent.metrics();
-            let seen: std::collections::BTreeSet<_> = m
-                .find("archscope_syscalls_total", &[("syscall", "getppid")])
-                .filter(|s| s.labels["cgroup"].starts_with(&self.base.label))
-                .filter_map(|s| s.labels.get("container_id").filter(|c| !c.is_empty()))
-                .collect();
-            if seen.len() >= self.members.len() || Instant::now() > deadline {
-                eprintln!("{} of {} containers seen", seen.len(), self.members.len());
-                return m;
-            }
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for (child, _) in &mut self.members {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// Steady RSS of an agent labelling the fleet, after a few scrapes; then the /metrics
 /// response time over 20 scrapes.
 fn fleet_rss_and_scrape(fleet: &Fleet) -> [Row; 2] {
@@ -204,7 +150,7 @@ fn fleet_rss_and_scrape(fleet: &Fleet) -> [Row; 2] {
     let parsed = Metrics::parse(&body);
     let samples = parsed.samples.len();
     let floor = floors::text_seconds(&parsed, 20) * 1e3;
-    let n = fleet.members.len();
+    let n = fleet.len();
     [
         Row {
             what: "agent RSS with live containers and full labels",
@@ -281,10 +227,18 @@ fn main() {
     rows.extend(fleet_rss_and_scrape(&fleet));
     rows.push(otlp_rate(&fleet, secs));
     drop(fleet);
+    let curve = if quick {
+        &[50, 200][..]
+    } else {
+        &[1000, 3000, 10_000][..]
+    };
+    let points: Vec<fleet::CurvePoint> = curve.iter().map(|n| fleet::curve_point(*n)).collect();
     println!("| measurement | goal | this run | met |");
     println!("|---|---|---|---|");
     for r in &rows {
         let met = if r.met { "yes" } else { "**no**" };
         println!("| {} | {} | {} | {met} |", r.what, r.goal, r.measured);
     }
+    println!();
+    fleet::print_curve(&points);
 }

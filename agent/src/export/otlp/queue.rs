@@ -4,10 +4,29 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use prost::Message;
+
 use super::encode::Batch;
 
+/// A batch as it goes on the wire: its request encoded once, then sent (and resent)
+/// from these bytes; a queued batch holds no message tree.
+#[derive(Debug)]
+pub struct Wire {
+    pub body: bytes::Bytes,
+    pub points: usize,
+}
+
+impl From<Batch> for Wire {
+    fn from(b: Batch) -> Wire {
+        Wire {
+            body: b.request.encode_to_vec().into(),
+            points: b.points,
+        }
+    }
+}
+
 pub struct Queue {
-    batches: VecDeque<(u64, Arc<Batch>)>,
+    batches: VecDeque<(u64, Arc<Wire>)>,
     points: usize,
     max_points: usize,
     next_seq: u64,
@@ -27,7 +46,7 @@ impl Queue {
     /// request ends within the timeout; cancelling it could starve a slow receiver).
     /// The newest is always kept, even alone above the bound, or nothing could ever be
     /// sent. Returns the sequence numbers and point counts of what was dropped.
-    pub fn push(&mut self, batch: Batch, in_flight: Option<u64>) -> Vec<(u64, usize)> {
+    pub fn push(&mut self, batch: Wire, in_flight: Option<u64>) -> Vec<(u64, usize)> {
         let mut dropped = Vec::new();
         while self.points + batch.points > self.max_points {
             let Some(i) = self.batches.iter().position(|(s, _)| Some(*s) != in_flight) else {
@@ -44,7 +63,7 @@ impl Queue {
         dropped
     }
 
-    pub fn front(&self) -> Option<(u64, Arc<Batch>)> {
+    pub fn front(&self) -> Option<(u64, Arc<Wire>)> {
         self.batches.front().map(|(s, b)| (*s, Arc::clone(b)))
     }
 
@@ -65,9 +84,9 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn batch(points: usize) -> Batch {
-        Batch {
-            request: Default::default(),
+    fn batch(points: usize) -> Wire {
+        Wire {
+            body: Default::default(),
             points,
         }
     }

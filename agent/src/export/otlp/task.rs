@@ -9,8 +9,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::encode::{Batch, Encoder};
-use super::queue::Queue;
+use super::encode::Encoder;
+use super::queue::{Queue, Wire};
 use super::settings::{OtlpConfig, Temporality};
 use super::stats::OtlpStats;
 use super::transport::{Accepted, SendError, Transport};
@@ -126,13 +126,14 @@ impl Exporter {
         Encoder::new(self.resource.clone(), self.temporality, SystemTime::now())
     }
 
-    /// Snapshot and encode on the blocking pool (map reads are syscalls).
-    async fn collect(&self, encoder: &mut Option<Encoder>) -> Option<Batch> {
+    /// Snapshot and encode, to protobuf bytes, on the blocking pool (map reads are
+    /// syscalls).
+    async fn collect(&self, encoder: &mut Option<Encoder>) -> Option<Wire> {
         let mut enc = encoder.take().unwrap_or_else(|| self.new_encoder());
         let c = Arc::clone(&self.collector);
         let job = tokio::task::spawn_blocking(move || {
             let snap = c.snapshot();
-            let batch = enc.encode(snap, SystemTime::now());
+            let batch = Wire::from(enc.encode(snap, SystemTime::now()));
             (enc, batch)
         });
         match job.await {
@@ -148,11 +149,11 @@ impl Exporter {
         }
     }
 
-    fn send(&self, batch: Arc<Batch>) -> JoinHandle<SendResult> {
+    fn send(&self, batch: Arc<Wire>) -> JoinHandle<SendResult> {
         let transport = Arc::clone(&self.transport);
         let timeout = self.timeout;
         tokio::spawn(async move {
-            match tokio::time::timeout(timeout, transport.send(&batch.request)).await {
+            match tokio::time::timeout(timeout, transport.send(&batch.body)).await {
                 Ok(r) => r,
                 Err(_) => Err(SendError::Retryable {
                     msg: format!("no answer within {timeout:?}"),

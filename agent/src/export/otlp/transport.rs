@@ -3,12 +3,11 @@
 //! OTLP specification sorts them: retryable (unreachable, throttled, timed out) or not.
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-    metrics_service_client::MetricsServiceClient,
-};
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use tonic::client::Grpc;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use super::settings::{OtlpConfig, Protocol};
@@ -35,7 +34,7 @@ pub struct Accepted {
 #[derive(Debug, Clone)]
 pub enum Transport {
     Grpc {
-        client: MetricsServiceClient<Channel>,
+        client: Grpc<Channel>,
         headers: HeaderMap,
     },
     Http {
@@ -71,7 +70,7 @@ impl Transport {
                     };
                     ep = ep.tls_config(tls).map_err(|e| format!("TLS: {e}"))?;
                 }
-                let client = MetricsServiceClient::new(ep.connect_lazy());
+                let client = Grpc::new(ep.connect_lazy());
                 Ok(Transport::Grpc { client, headers })
             }
             Protocol::HttpProtobuf => {
@@ -99,13 +98,14 @@ impl Transport {
         }
     }
 
-    pub async fn send(&self, req: &ExportMetricsServiceRequest) -> Result<Accepted, SendError> {
+    /// Send one encoded `ExportMetricsServiceRequest`.
+    pub async fn send(&self, body: &Bytes) -> Result<Accepted, SendError> {
         match self {
             Transport::Grpc { client, headers } => {
-                let mut request = tonic::Request::new(req.clone());
+                let mut request = tonic::Request::new(body.clone());
                 *request.metadata_mut() =
                     tonic::metadata::MetadataMap::from_headers(headers.clone());
-                match client.clone().export(request).await {
+                match export(client.clone(), request).await {
                     Ok(resp) => Ok(accepted(resp.get_ref())),
                     Err(status) => Err(grpc_error(&status)),
                 }
@@ -119,7 +119,7 @@ impl Transport {
                     .post(url.clone())
                     .headers(headers.clone())
                     .header(CONTENT_TYPE, "application/x-protobuf")
-                    .body(req.encode_to_vec())
+                    .body(body.clone())
                     .send()
                     .await
                     .map_err(|e| SendError::Retryable {
@@ -147,6 +147,70 @@ impl Transport {
                 }
             }
         }
+    }
+}
+
+/// The Export call of OTLP's MetricsService, as its generated client makes it, but with
+/// the request already encoded: a retry resends the same bytes.
+async fn export(
+    mut client: Grpc<Channel>,
+    request: tonic::Request<Bytes>,
+) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+    client
+        .ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    );
+    client.unary(request, path, Encoded).await
+}
+
+/// A gRPC codec that writes bytes already encoded and decodes the Export response.
+#[derive(Debug, Clone, Copy, Default)]
+struct Encoded;
+
+impl tonic::codec::Codec for Encoded {
+    type Encode = Bytes;
+    type Decode = ExportMetricsServiceResponse;
+    type Encoder = Encoded;
+    type Decoder = Encoded;
+
+    fn encoder(&mut self) -> Encoded {
+        Encoded
+    }
+
+    fn decoder(&mut self) -> Encoded {
+        Encoded
+    }
+}
+
+impl tonic::codec::Encoder for Encoded {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for Encoded {
+    type Item = ExportMetricsServiceResponse;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<ExportMetricsServiceResponse>, tonic::Status> {
+        ExportMetricsServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("decoding the response: {e}")))
     }
 }
 
