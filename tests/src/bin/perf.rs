@@ -1,6 +1,7 @@
 //! `archscope-perf`: the measurements behind docs/PERFORMANCE.md, each taken in one run on
 //! this machine and set against the project's goals. `cargo xtask perf` builds the release
-//! agent and runs this; `--quick` shortens every step (a smoke run, not for the report).
+//! agent and runs this; `--quick` shortens every step (a smoke run, not for the report);
+//! `--no-curve` leaves out the growth curve to 10,000 containers (about 5 minutes).
 //! Needs root (it loads the agent's programs and makes cgroups).
 use std::process::Stdio;
 use std::time::{Duration, Instant};

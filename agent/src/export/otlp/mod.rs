@@ -12,6 +12,7 @@ mod queue;
 mod resource;
 pub mod semconv;
 pub mod settings;
+mod split;
 mod stats;
 mod task;
 mod transport;

@@ -16,12 +16,18 @@ pub struct Wire {
     pub points: usize,
 }
 
-impl From<Batch> for Wire {
-    fn from(b: Batch) -> Wire {
-        Wire {
-            body: b.request.encode_to_vec().into(),
-            points: b.points,
-        }
+impl Wire {
+    /// The batch encoded, in as many requests as a receiver's size limit needs.
+    pub fn split(b: Batch) -> Vec<Wire> {
+        let parts = super::split::split(b.request, super::split::MAX_REQUEST_BYTES);
+        debug_assert_eq!(parts.iter().map(|(_, n)| n).sum::<usize>(), b.points);
+        parts
+            .into_iter()
+            .map(|(request, points)| Wire {
+                body: request.encode_to_vec().into(),
+                points,
+            })
+            .collect()
     }
 }
 

@@ -68,11 +68,13 @@ impl Exporter {
             }
             tokio::select! {
                 _ = tick.tick() => {
-                    let Some(batch) = self.collect(&mut encoder).await else { continue };
+                    let Some(batches) = self.collect(&mut encoder).await else { continue };
                     // the batch in flight stays: its request ends within the timeout
                     let in_flight = sending.as_ref().map(|(seq, ..)| *seq);
-                    for (_, points) in self.queue.push(batch, in_flight) {
-                        self.stats.dropped(points);
+                    for batch in batches {
+                        for (_, points) in self.queue.push(batch, in_flight) {
+                            self.stats.dropped(points);
+                        }
                     }
                 }
                 joined = async {
@@ -128,12 +130,12 @@ impl Exporter {
 
     /// Snapshot and encode, to protobuf bytes, on the blocking pool (map reads are
     /// syscalls).
-    async fn collect(&self, encoder: &mut Option<Encoder>) -> Option<Wire> {
+    async fn collect(&self, encoder: &mut Option<Encoder>) -> Option<Vec<Wire>> {
         let mut enc = encoder.take().unwrap_or_else(|| self.new_encoder());
         let c = Arc::clone(&self.collector);
         let job = tokio::task::spawn_blocking(move || {
             let snap = c.snapshot();
-            let batch = Wire::from(enc.encode(snap, SystemTime::now()));
+            let batch = Wire::split(enc.encode(snap, SystemTime::now()));
             (enc, batch)
         });
         match job.await {
