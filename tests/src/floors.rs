@@ -16,7 +16,8 @@ use prost::Message;
 use crate::{Metrics, Sample};
 
 /// Median seconds, over `rounds`, to write every sample of `m` as an exposition line
-/// (`name{k="v",…} value`) into a buffer that already has room.
+/// (`name{k="v",…} value`) into a buffer that already has room: label text copied
+/// whole unless it needs escaping, numbers by itoa and dtoa.
 pub fn text_seconds(m: &Metrics, rounds: usize) -> f64 {
     let mut out = String::new();
     median(rounds, || {
@@ -38,20 +39,29 @@ fn write_line(out: &mut String, s: &Sample) {
             }
             out.push_str(k);
             out.push_str("=\"");
-            for c in v.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
+            if v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+                for c in v.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '"' => out.push_str("\\\""),
+                        '\n' => out.push_str("\\n"),
+                        c => out.push(c),
+                    }
                 }
+            } else {
+                out.push_str(v);
             }
             out.push('"');
         }
         out.push('}');
     }
     out.push(' ');
-    out.push_str(&s.value.to_string());
+    // integers as integers (counts, bucket totals), the rest as the shortest float
+    if s.value.fract() == 0.0 && s.value.abs() < 9.0e15 {
+        out.push_str(itoa::Buffer::new().format(s.value as i64));
+    } else {
+        out.push_str(dtoa::Buffer::new().format(s.value));
+    }
     out.push('\n');
 }
 

@@ -23,7 +23,7 @@ struct Row {
 }
 
 /// CPU seconds a process has used (utime + stime from /proc/<pid>/stat).
-fn cpu_seconds(pid: u32) -> f64 {
+pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     // after the parenthesised command name: field 3 (state) is index 0; utime is field 14
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
@@ -228,10 +228,10 @@ fn main() {
     rows.extend(fleet_rss_and_scrape(&fleet));
     rows.push(otlp_rate(&fleet, secs));
     drop(fleet);
-    let curve = if quick {
-        &[50, 200][..]
-    } else {
-        &[1000, 3000, 10_000][..]
+    let curve = match (quick, std::env::args().any(|a| a == "--no-curve")) {
+        (_, true) => &[][..],
+        (true, _) => &[50, 200][..],
+        _ => &[1000, 3000, 10_000][..],
     };
     let points: Vec<fleet::CurvePoint> = curve.iter().map(|n| fleet::curve_point(*n)).collect();
     println!("| measurement | goal | this run | met |");

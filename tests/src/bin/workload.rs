@@ -306,8 +306,9 @@ fn main() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         },
         // one process standing for many containers: it joins each listed cgroup in turn
-        // (their `cgroup.procs`, from stdin, one per line) and calls getppid there, every
-        // 100 ms; a fleet of 10,000 series-bearing cgroups needs no 10,000 processes
+        // (their `cgroup.procs`, from stdin, one per line) and calls getppid there, once a
+        // second; a fleet of 10,000 series-bearing cgroups needs no 10,000 processes, and
+        // its moves between cgroups leave the machine's CPUs mostly to the agent
         "visit" => {
             let procs: Vec<String> = std::io::stdin().lines().map_while(Result::ok).collect();
             let me = std::process::id().to_string();
@@ -316,7 +317,7 @@ fn main() {
                     std::fs::write(p, &me).expect("joining a cgroup");
                     getppid_n(num(3));
                 }
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
         "rate" => {
