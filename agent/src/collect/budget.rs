@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use super::model::{Family, Labels, Series, Value, label};
+use super::model::{Family, LabelHasher, Labels, Series, Value, label};
 use super::names::OVERFLOW;
 
 /// A metric's budget never shrinks below this under memory pressure.
@@ -37,8 +37,8 @@ pub struct Budget {
 struct Metric {
     /// The budget in force: `max`, or less under memory pressure.
     limit: Option<usize>,
-    admitted: HashMap<Labels, Activity>,
-    overflow: HashSet<Labels>,
+    admitted: HashMap<Labels, Activity, LabelHasher>,
+    overflow: HashSet<Labels, LabelHasher>,
 }
 
 #[derive(Debug, Clone, Copy)]

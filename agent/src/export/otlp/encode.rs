@@ -17,7 +17,7 @@ use super::resource::string_kv;
 use super::semconv;
 use super::settings::Temporality;
 use crate::collect::model::Series;
-use crate::collect::model::{Kind, Labels};
+use crate::collect::model::{Kind, LabelHasher, Labels};
 use crate::collect::{Family, Snapshot, Value};
 
 /// One export's worth of data.
@@ -37,6 +37,7 @@ struct Seen {
 
 /// Series are told apart by family and labels.
 type Key = (&'static str, Labels);
+type SeenMap = HashMap<Key, Seen, LabelHasher>;
 
 pub struct Encoder {
     resource: Resource,
@@ -44,7 +45,7 @@ pub struct Encoder {
     /// When the exporter started: the start of every series present from the beginning.
     started: u64,
     previous: Option<u64>,
-    seen: HashMap<Key, Seen>,
+    seen: SeenMap,
     /// Attribute keys by label key: the labels are few, the points many.
     keys: HashMap<&'static str, String>,
 }
@@ -56,7 +57,7 @@ impl Encoder {
             temporality,
             started: nanos(started),
             previous: None,
-            seen: HashMap::new(),
+            seen: SeenMap::default(),
             keys: HashMap::new(),
         }
     }
@@ -67,7 +68,7 @@ impl Encoder {
         let now = nanos(now);
         // A series first seen now began counting after the previous export.
         let fresh_start = self.previous.unwrap_or(self.started);
-        let mut seen = HashMap::with_capacity(self.seen.len());
+        let mut seen = SeenMap::with_capacity_and_hasher(self.seen.len(), LabelHasher::default());
         let mut metrics = Vec::with_capacity(snap.families.len());
         let mut points = 0;
         for f in snap.families.into_iter().filter(|f| !f.series.is_empty()) {
@@ -109,8 +110,8 @@ struct Ctx<'a> {
     now: u64,
     fresh_start: u64,
     delta: bool,
-    old: &'a mut HashMap<Key, Seen>,
-    new: &'a mut HashMap<Key, Seen>,
+    old: &'a mut SeenMap,
+    new: &'a mut SeenMap,
     keys: &'a mut HashMap<&'static str, String>,
 }
 
