@@ -12,8 +12,34 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
+    /// Debian 12's Prometheus (2.42): it asks for OpenMetrics and gzip.
     pub fn start(target: &str) -> Prometheus {
-        let dir = std::env::temp_dir().join(format!("archscope-prometheus-{}", std::process::id()));
+        Prometheus::launch(std::path::Path::new("prometheus"), target, "")
+    }
+
+    /// Debian 13's Prometheus (2.53, which `cargo xtask setup` fetches into the project's
+    /// .cache), told to scrape the Prometheus text format 0.0.4 only: 2.42 cannot be.
+    pub fn start_text_format(target: &str) -> Prometheus {
+        let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../.cache/prometheus-trixie/prometheus");
+        assert!(
+            bin.exists(),
+            "{} is missing: `cargo xtask setup` fetches it",
+            bin.display()
+        );
+        Prometheus::launch(
+            &bin,
+            target,
+            "    scrape_protocols: [PrometheusText0.0.4]\n",
+        )
+    }
+
+    fn launch(bin: &std::path::Path, target: &str, job: &str) -> Prometheus {
+        let dir = std::env::temp_dir().join(format!(
+            "archscope-prometheus-{}-{}",
+            std::process::id(),
+            target.replace([':', '.'], "-")
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("prometheus.yml");
@@ -21,7 +47,7 @@ impl Prometheus {
             &config,
             format!(
                 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: archscope\n    static_configs:\n      - targets: [\"{target}\"]\n"
+                 scrape_configs:\n  - job_name: archscope\n{job}    static_configs:\n      - targets: [\"{target}\"]\n"
             ),
         )
         .unwrap();
@@ -30,7 +56,7 @@ impl Prometheus {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("prometheus")
+        let child = Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -41,7 +67,7 @@ impl Prometheus {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
             .spawn()
-            .expect("prometheus (Debian's package; `cargo xtask setup` installs it)");
+            .unwrap_or_else(|e| panic!("{} ({e}): `cargo xtask setup` installs it", bin.display()));
         let p = Prometheus {
             child,
             dir,
@@ -53,6 +79,20 @@ impl Prometheus {
                 .is_ok_and(|r| r.status() == 200)
         });
         p
+    }
+
+    /// What the scraped target said of a metric family (HELP, TYPE), by its name.
+    pub fn metadata(&self, metric: &str) -> Value {
+        let body = ureq::get(&format!("{}/api/v1/metadata", self.url))
+            .query("metric", metric)
+            .call()
+            .unwrap_or_else(|e| panic!("metadata {metric}: {e}"))
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "success", "{metric}: {body}");
+        v["data"][metric].clone()
     }
 
     pub fn query(&self, expr: &str) -> Value {

@@ -1,7 +1,8 @@
 //! /metrics as scrapers expect it: OpenMetrics to clients that ask for it, the Prometheus
 //! text format 0.0.4 to every other client, gzip when the request accepts it. Read back by
-//! a real Prometheus (which asks for OpenMetrics and gzip) and by promtool's text parser,
-//! with the exact count of a workload's calls in each.
+//! a real Prometheus 2.42 (which asks for OpenMetrics and gzip), a Prometheus 2.53 told to
+//! scrape the text format, and promtool's text parser, with the exact count of a
+//! workload's calls in each.
 use std::io::Read;
 use std::process::{Command, Stdio};
 
@@ -129,4 +130,24 @@ fn formats_and_gzip_as_scrapers_ask() {
     });
     let up = prom.query("up{job=\"archscope\"}");
     assert_eq!(up["result"][0]["value"][1], "1", "{up}");
+    // OpenMetrics names a counter family without its `_total`
+    wait_for(30, "the counter's metadata", || {
+        prom.metadata("archscope_syscalls")[0]["type"] == "counter"
+    });
+
+    // and a Prometheus that scrapes the text format 0.0.4 stores the same count; the
+    // text format names the family by its `_total` sample
+    let text_prom = Prometheus::start_text_format(&agent.addr);
+    wait_for(
+        60,
+        "the workload's count in the text-format Prometheus",
+        || text_prom.query(&query)["result"][0]["value"][1] == "1000",
+    );
+    wait_for(30, "the counter's metadata from the text format", || {
+        text_prom.metadata("archscope_syscalls_total")[0]["type"] == "counter"
+    });
+    assert_eq!(
+        text_prom.metadata("archscope_syscalls"),
+        serde_json::Value::Null
+    );
 }

@@ -187,12 +187,12 @@ fn debian(arch: Target, suite: Option<&str>, meta: &str) -> anyhow::Result<PathB
 
 /// apt-get and apt-cache on the system's lists, or on lists of another suite of the same
 /// archive kept in the cache.
-struct Apt {
+pub struct Apt {
     options: Vec<String>,
 }
 
 impl Apt {
-    fn new(suite: Option<&str>) -> anyhow::Result<Apt> {
+    pub fn new(suite: Option<&str>) -> anyhow::Result<Apt> {
         let Some(suite) = suite else {
             return Ok(Apt {
                 options: Vec::new(),
@@ -228,7 +228,7 @@ impl Apt {
         Ok(apt)
     }
 
-    fn cmd(&self, program: &str) -> Command {
+    pub fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         for o in &self.options {
             c.args(["-o", o]);

@@ -183,6 +183,7 @@ pub fn run(verbose: bool, need: Need) -> anyhow::Result<()> {
     if need < Need::Test {
         return Ok(());
     }
+    prometheus_text_format(verbose)?;
     let kv_version = KUBERNETES_VALIDATE.trim_start_matches("kubernetes-validate==");
     let kv_ok = Command::new(venv().join("bin/kubernetes-validate"))
         .arg("--version")
@@ -199,6 +200,43 @@ pub fn run(verbose: bool, need: Need) -> anyhow::Result<()> {
     } else if verbose {
         eprintln!("setup: kubernetes-validate present in {}", venv().display());
     }
+    Ok(())
+}
+
+/// Debian 13's Prometheus: 2.53 can be told to scrape the text format 0.0.4
+/// (`scrape_protocols`), which Debian 12's 2.42 never asks for, so tests/tests/exposition.rs
+/// has a real Prometheus read both formats. One binary from the package, into the
+/// project's .cache; it runs on Debian 12.
+pub fn prometheus_text_format(verbose: bool) -> anyhow::Result<()> {
+    let bin = crate::root().join(".cache/prometheus-trixie/prometheus");
+    if bin.exists() {
+        if verbose {
+            eprintln!("setup: Prometheus 2.53 present in {}", bin.display());
+        }
+        return Ok(());
+    }
+    eprintln!(
+        "setup: fetching Debian 13's prometheus into {}",
+        bin.display()
+    );
+    let dir = bin.parent().context("the binary's directory")?;
+    std::fs::create_dir_all(dir)?;
+    let apt = crate::kernels::Apt::new(Some("trixie"))?;
+    status(
+        apt.cmd("apt-get")
+            .args(["download", "-q", "prometheus"])
+            .current_dir(dir),
+    )?;
+    let deb = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .context("the downloaded prometheus package")?;
+    let x = dir.join("x");
+    status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
+    std::fs::copy(x.join("usr/bin/prometheus"), &bin)?;
+    std::fs::remove_dir_all(&x)?;
+    std::fs::remove_file(&deb)?;
     Ok(())
 }
 
