@@ -34,12 +34,23 @@ async fn metrics(State(c): State<Arc<Collector>>, headers: HeaderMap) -> Respons
     let format = Format::negotiate(accept);
     // A few chunks in flight: the exposition is never held whole, and a slow scraper
     // holds back the encoder instead of growing a buffer.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    let on_failure = tx.clone();
     // Map reads are blocking syscalls: keep them off the async workers.
-    tokio::task::spawn_blocking(move || {
+    let encoding = tokio::task::spawn_blocking(move || {
         scrape(&c, format, |chunk| {
             tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
         })
+    });
+    // An encoding that fails part-way must not end the body as if it were whole (a
+    // truncated text exposition would parse as fewer series): the stream ends in an
+    // error, which aborts the response.
+    tokio::spawn(async move {
+        if encoding.await.is_err() {
+            let _ = on_failure
+                .send(Err(std::io::Error::other("encoding /metrics failed")))
+                .await;
+        }
     });
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
