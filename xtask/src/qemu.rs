@@ -66,15 +66,28 @@ pub fn qemu_command(
             c
         }
         Target::X86_64 => {
-            // TCG: nested KVM does not boot on these machines
+            // TCG: nested KVM does not boot on these machines. One host thread runs both
+            // vCPUs: with a thread each, a vCPU was seen to keep executing a stale
+            // translation of kernel text the other had patched back (an int3 that memory no
+            // longer held, at a static key the agents' attach and detach flip), trapping
+            // on it forever; two guests hung that way in about fifty runs.
             let mut c = Command::new("qemu-system-x86_64");
-            c.args(["-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048"])
-                .arg("-kernel")
-                .arg(kernel)
-                .arg("-initrd")
-                .arg(initrd)
-                .arg("-append")
-                .arg(format!("console=ttyS0 rdinit=/init quiet{select}"));
+            c.args([
+                "-accel",
+                "tcg,thread=single",
+                "-cpu",
+                "max",
+                "-smp",
+                "2",
+                "-m",
+                "2048",
+            ])
+            .arg("-kernel")
+            .arg(kernel)
+            .arg("-initrd")
+            .arg(initrd)
+            .arg("-append")
+            .arg(format!("console=ttyS0 rdinit=/init quiet{select}"));
             c
         }
         Target::Loongarch64 => {
