@@ -83,28 +83,24 @@ impl Prometheus {
 
     /// What the scraped target said of a metric family (HELP, TYPE), by its name.
     pub fn metadata(&self, metric: &str) -> Value {
-        let body = ureq::get(&format!("{}/api/v1/metadata", self.url))
-            .query("metric", metric)
-            .call()
-            .unwrap_or_else(|e| panic!("metadata {metric}: {e}"))
-            .into_body()
-            .read_to_string()
-            .unwrap();
-        let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["status"], "success", "{metric}: {body}");
-        v["data"][metric].clone()
+        self.api("metadata", "metric", metric)[metric].clone()
     }
 
     pub fn query(&self, expr: &str) -> Value {
-        let body = ureq::get(&format!("{}/api/v1/query", self.url))
-            .query("query", expr)
+        self.api("query", "query", expr)
+    }
+
+    /// `GET /api/v1/<endpoint>?<key>=<value>`: its `data`, once its status says success.
+    fn api(&self, endpoint: &str, key: &str, value: &str) -> Value {
+        let body = ureq::get(&format!("{}/api/v1/{endpoint}", self.url))
+            .query(key, value)
             .call()
-            .unwrap_or_else(|e| panic!("query {expr}: {e}"))
+            .unwrap_or_else(|e| panic!("{endpoint} {value}: {e}"))
             .into_body()
             .read_to_string()
             .unwrap();
         let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["status"], "success", "{expr}: {body}");
+        assert_eq!(v["status"], "success", "{value}: {body}");
         v["data"].clone()
     }
 }
