@@ -162,25 +162,7 @@ fn debian(arch: Target, suite: Option<&str>, meta: &str) -> anyhow::Result<PathB
     let vmlinuz = dir.join(format!("vmlinuz-{version}"));
     if !vmlinuz.exists() {
         eprintln!("vm-test: apt-get download {pkg}");
-        crate::status(
-            apt.cmd("apt-get")
-                .args(["download", "-q", &pkg])
-                .current_dir(&dir),
-        )?;
-        let name = pkg.split(':').next().unwrap_or(&pkg);
-        let deb = std::fs::read_dir(&dir)?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}_")))
-            })
-            .context("downloaded package not found")?;
-        let x = dir.join("x");
-        crate::status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
-        std::fs::copy(x.join(format!("boot/vmlinuz-{version}")), &vmlinuz)?;
-        std::fs::remove_dir_all(&x)?;
-        std::fs::remove_file(&deb)?;
+        apt.fetch_file(&pkg, &format!("boot/vmlinuz-{version}"), &vmlinuz)?;
     }
     Ok(vmlinuz)
 }
@@ -226,6 +208,33 @@ impl Apt {
             std::fs::write(&stamp, "")?;
         }
         Ok(apt)
+    }
+
+    /// One file of a package, `path` inside it, copied to `dest`: the package is
+    /// downloaded next to `dest`, unpacked there and removed again.
+    pub fn fetch_file(&self, pkg: &str, path: &str, dest: &Path) -> anyhow::Result<()> {
+        let dir = dest.parent().context("the destination's directory")?;
+        std::fs::create_dir_all(dir)?;
+        crate::status(
+            self.cmd("apt-get")
+                .args(["download", "-q", pkg])
+                .current_dir(dir),
+        )?;
+        let name = pkg.split(':').next().unwrap_or(pkg);
+        let deb = std::fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}_")))
+            })
+            .context("downloaded package not found")?;
+        let x = dir.join("x");
+        crate::status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
+        std::fs::copy(x.join(path), dest)?;
+        std::fs::remove_dir_all(&x)?;
+        std::fs::remove_file(&deb)?;
+        Ok(())
     }
 
     pub fn cmd(&self, program: &str) -> Command {

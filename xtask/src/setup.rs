@@ -219,25 +219,7 @@ pub fn prometheus_text_format(verbose: bool) -> anyhow::Result<()> {
         "setup: fetching Debian 13's prometheus into {}",
         bin.display()
     );
-    let dir = bin.parent().context("the binary's directory")?;
-    std::fs::create_dir_all(dir)?;
-    let apt = crate::kernels::Apt::new(Some("trixie"))?;
-    status(
-        apt.cmd("apt-get")
-            .args(["download", "-q", "prometheus"])
-            .current_dir(dir),
-    )?;
-    let deb = std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .context("the downloaded prometheus package")?;
-    let x = dir.join("x");
-    status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
-    std::fs::copy(x.join("usr/bin/prometheus"), &bin)?;
-    std::fs::remove_dir_all(&x)?;
-    std::fs::remove_file(&deb)?;
-    Ok(())
+    crate::kernels::Apt::new(Some("trixie"))?.fetch_file("prometheus", "usr/bin/prometheus", &bin)
 }
 
 /// The Python venv holding zig and kubernetes-validate (gitignored, with the other caches).
