@@ -16,8 +16,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use super::resource::string_kv;
 use super::semconv;
 use super::settings::Temporality;
-use crate::collect::model::Series;
-use crate::collect::model::{Kind, LabelHasher, Labels};
+use crate::collect::model::{Kind, LabelHasher, Labels, Series};
 use crate::collect::{Family, Snapshot, Value};
 
 /// One export's worth of data.
@@ -164,13 +163,10 @@ impl Ctx<'_> {
         let (sent, last) = match (prev, self.delta) {
             // the delta window is the previous export to now
             (Some(p), true) => (minus(&value, &p.last), value),
-            (Some(_), false) => {
-                let last = reset_mark(&value);
-                (value, last)
-            }
             // new, or counting again from zero: it started after the previous export
             (None, true) => (value.clone(), value),
-            (None, false) => {
+            // cumulative: sent as it is, kept only as far as a reset check needs
+            (_, false) => {
                 let last = reset_mark(&value);
                 (value, last)
             }
