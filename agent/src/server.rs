@@ -120,10 +120,14 @@ async fn bench_run(State(c): State<Arc<Collector>>, q: Query<RunQuery>) -> Respo
             quick,
             repetitions: if quick { 5 } else { 9 },
             warmup: 1,
+            rounds: 1,
+            pause: std::time::Duration::ZERO,
+            order_seed: crate::bench::runner::clock_seed(),
             pin: None,
             host: crate::bench::host::read(&l.host_root)?,
         };
-        let r = crate::bench::runner::run(&defs, &opts, crate::bench::runner::Progress::Quiet)?;
+        let mut r = crate::bench::runner::run(&defs, &opts, crate::bench::runner::Progress::Quiet)?;
+        r.calibration = crate::bench::calibration::find(&l.dir, &r);
         r.save(&l.dir)?;
         anyhow::Ok(r)
     })

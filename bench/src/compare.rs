@@ -1,98 +1,32 @@
 //! `compare A B`: for each benchmark both sides ran, the medians, the ratio B/A with a 95 %
-//! bootstrap interval, the Mann–Whitney U p-value and a verdict for B against A; the
-//! geometric mean of the speed-ups per category; warnings when the numbers deserve doubt.
-use std::path::{Path, PathBuf};
-
+//! bootstrap interval, the Mann–Whitney U p-value and a verdict for B against A that
+//! weighs the difference against the machine's noise (the equivalence band: a margin, or
+//! the measured run-to-run spread when larger); the geometric mean of the speed-ups per
+//! category with its interval; warnings when the numbers deserve doubt.
 use serde::Serialize;
 
-use super::schema::{Host, Pmu, Results, latest_in};
+use super::calibration::Carried;
+use super::schema::{Benchmark, Host, Pmu, Results, SEQUENTIAL, Sampling};
+pub use super::side::{Side, check_arg, distinguish, goarch, resolve, side};
 use super::stats;
-use crate::UsageError;
+use super::verdict::{self, ALPHA, Band, Verdict};
+pub use super::wording::{pmu_text, verdict_text};
 
-pub const COMPARE_SCHEMA: &str = "archscope.bench.compare/v1";
+pub const COMPARE_SCHEMA: &str = "archscope.bench.compare/v2";
 /// Warn above this coefficient of variation.
 pub const MAX_CV: f64 = 0.03;
-/// Warn below this many repetitions.
+/// Warn below this many samples.
 pub const MIN_REPS: usize = 5;
-pub const ALPHA: f64 = 0.05;
-
-/// Architecture names people use → the `kubernetes.io/arch` (GOARCH) name.
-pub fn goarch(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "amd64" | "x86_64" | "x86-64" => "amd64",
-        "arm64" | "aarch64" => "arm64",
-        "loong64" | "loongarch64" => "loong64",
-        "sw64" | "sw_64" => "sw64",
-        _ => return None,
-    })
-}
-
-/// One side of a comparison, with where it came from.
-pub struct Side {
-    pub label: String,
-    pub origin: String,
-    pub results: Results,
-}
-
-/// An architecture (latest results of it in `dir`), a results file, or a directory (its
-/// latest results).
-pub fn resolve(arg: &str, dir: &Path) -> Result<Side, UsageError> {
-    check_arg(arg)?;
-    let p = PathBuf::from(arg);
-    if p.is_file() {
-        let r = Results::read(&p).map_err(|e| UsageError(e.to_string()))?;
-        return Ok(side(r, p.display().to_string()));
-    }
-    if p.is_dir() {
-        return match latest_in(&p, None).map_err(UsageError)? {
-            Some((f, r)) => Ok(side(r, f.display().to_string())),
-            None => Err(UsageError(format!(
-                "compare: {}: no results documents in this directory",
-                p.display()
-            ))),
-        };
-    }
-    let Some(g) = goarch(arg) else {
-        return Err(UsageError(format!(
-            "compare: `{arg}` is neither an architecture (amd64, arm64, loong64, sw64 or \
-             x86_64, aarch64, loongarch64, sw_64) nor a results file or directory"
-        )));
-    };
-    // a missing directory holds no results either
-    match latest_in(dir, Some(g)).ok().flatten() {
-        Some((f, r)) => Ok(side(r, f.display().to_string())),
-        None => Err(UsageError(format!(
-            "compare: no {g} results in {} (run `agent bench run` on a {g} node, or name a \
-             file, or use --cluster)",
-            dir.display()
-        ))),
-    }
-}
-
-/// An argument is an existing path or an architecture name.
-pub fn check_arg(arg: &str) -> Result<(), UsageError> {
-    if Path::new(arg).exists() || goarch(arg).is_some() {
-        return Ok(());
-    }
-    Err(UsageError(format!(
-        "compare: `{arg}` is neither an architecture (amd64, arm64, loong64, sw64 or \
-         x86_64, aarch64, loongarch64, sw_64) nor a results file or directory"
-    )))
-}
-
-pub fn side(results: Results, origin: String) -> Side {
-    Side {
-        label: results.host.goarch.clone(),
-        origin,
-        results,
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct Comparison {
     pub schema: &'static str,
     pub a: SideInfo,
     pub b: SideInfo,
+    /// The margin asked for (the band where no calibration is larger).
+    pub margin: f64,
+    /// What one sample is: `repetitions`, or `round medians` when both sides ran rounds.
+    pub sample_unit: &'static str,
     pub rows: Vec<Row>,
     pub summary: Summary,
     pub warnings: Vec<String>,
@@ -115,6 +49,11 @@ pub struct SideInfo {
     pub suite_version: String,
     pub agent_version: String,
     pub quick: bool,
+    pub repetitions: u32,
+    pub sampling: Sampling,
+    /// "interleaved, 9 repetitions", for the reports.
+    pub sampling_text: String,
+    pub calibration: Option<Carried>,
     pub host: Host,
 }
 
@@ -131,13 +70,19 @@ pub struct Row {
     pub ci95: [f64; 2],
     /// How much faster B is than A (ratio, inverted when lower is better): > 1 is faster.
     pub speedup: f64,
+    pub speedup_ci95: [f64; 2],
     pub p_value: f64,
     pub u_statistic: f64,
     pub test_method: stats::MwuMethod,
-    /// B against A: `faster`, `slower` or `no significant difference`.
-    pub verdict: &'static str,
+    pub band: Band,
+    /// B against A: faster, slower, equivalent (within the band) or inconclusive.
+    pub verdict: Verdict,
     pub cv_a: f64,
     pub cv_b: f64,
+    /// The samples compared (repetitions or round medians).
+    pub compared_a: Vec<f64>,
+    pub compared_b: Vec<f64>,
+    /// Every repetition, in run order.
     pub samples_a: Vec<f64>,
     pub samples_b: Vec<f64>,
     pub pmu_a: Pmu,
@@ -149,6 +94,7 @@ pub struct Row {
 pub struct Summary {
     /// Geometric mean of the speed-ups of B over A across all benchmarks.
     pub geomean_speedup: f64,
+    pub geomean_ci95: [f64; 2],
     pub categories: Vec<CategorySummary>,
 }
 
@@ -157,11 +103,57 @@ pub struct CategorySummary {
     pub category: String,
     pub benchmarks: usize,
     pub geomean_speedup: f64,
+    pub geomean_ci95: [f64; 2],
 }
 
 pub struct Options {
     pub resamples: usize,
     pub seed: u64,
+    /// The band without calibration: 0.05 is ±5 %.
+    pub margin: f64,
+}
+
+/// The samples compared for a benchmark: its round medians when `rounds`, else every
+/// repetition.
+pub fn sample_unit(b: &Benchmark, r: &Results, rounds: bool) -> Vec<f64> {
+    if rounds {
+        b.round_medians(r.sampling.rounds)
+    } else {
+        b.samples.clone()
+    }
+}
+
+fn side_warnings(s: &Side, warnings: &mut Vec<String>) {
+    let r = &s.results;
+    if !r.host.virtualization.is_empty() {
+        warnings.push(format!(
+            "{} ran under virtualization ({}): {}",
+            s.label,
+            r.host.virtualization,
+            if r.host.virtualization.starts_with("qemu") {
+                "an emulator's speed is not the hardware's"
+            } else {
+                "neighbours and the hypervisor add noise"
+            }
+        ));
+    }
+    if r.settings.quick {
+        warnings.push(format!("{} is a --quick run (small sizes)", s.label));
+    }
+    if r.sampling.scheme == SEQUENTIAL {
+        warnings.push(format!(
+            "{} took its repetitions one benchmark after another (sequential): drift during \
+             the run lands on some benchmarks only",
+            s.label
+        ));
+    }
+    if r.calibration.is_none() {
+        warnings.push(format!(
+            "{} carries no calibration: the band is the margin alone (`agent bench \
+             calibrate` measures this machine's run-to-run spread)",
+            s.label
+        ));
+    }
 }
 
 pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
@@ -173,23 +165,19 @@ pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
             a.label, ra.suite.version, b.label, rb.suite.version
         ));
     }
-    for s in [a, b] {
-        if !s.results.host.virtualization.is_empty() {
-            warnings.push(format!(
-                "{} ran under virtualization ({}): {}",
-                s.label,
-                s.results.host.virtualization,
-                if s.results.host.virtualization.starts_with("qemu") {
-                    "an emulator's speed is not the hardware's"
-                } else {
-                    "neighbours and the hypervisor add noise"
-                }
-            ));
-        }
-        if s.results.settings.quick {
-            warnings.push(format!("{} is a --quick run (small sizes)", s.label));
-        }
+    side_warnings(a, &mut warnings);
+    side_warnings(b, &mut warnings);
+    let rounds = ra.sampling.rounds > 1 && rb.sampling.rounds > 1;
+    if (ra.sampling.rounds > 1) != (rb.sampling.rounds > 1) {
+        warnings
+            .push("only one side ran in rounds: every repetition is compared, as one round".into());
     }
+    let spread = |s: &Side, name: &str| {
+        s.results
+            .calibration
+            .as_ref()
+            .and_then(|c| c.spread.get(name).copied())
+    };
     let mut rows = Vec::new();
     for ba in &ra.benchmarks {
         let Some(bb) = rb.benchmark(&ba.name) else {
@@ -211,15 +199,16 @@ pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
             warnings.push(format!("{}: {}", ba.name, w.join("; ")));
             continue;
         }
-        for (s, bench) in [(a, ba), (b, bb)] {
-            if bench.samples.len() < MIN_REPS {
+        let (xa, xb) = (sample_unit(ba, ra, rounds), sample_unit(bb, rb, rounds));
+        for (s, x) in [(a, &xa), (b, &xb)] {
+            if x.len() < MIN_REPS {
                 w.push(format!(
-                    "too few repetitions on {} ({} < {MIN_REPS})",
+                    "too few samples on {} ({} < {MIN_REPS})",
                     s.label,
-                    bench.samples.len()
+                    x.len()
                 ));
             }
-            let cv = stats::cv(&bench.samples);
+            let cv = stats::cv(x);
             if cv > MAX_CV {
                 w.push(format!(
                     "high variance on {} (CV {:.1} % > {:.0} %)",
@@ -229,22 +218,23 @@ pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
                 ));
             }
         }
-        let (ma, mb) = (ba.median(), bb.median());
+        let (ma, mb) = (stats::median(&xa), stats::median(&xb));
         let ratio = mb / ma;
-        let (lo, hi) =
-            stats::bootstrap_ratio_ci(&ba.samples, &bb.samples, o.resamples, o.seed, 0.95);
-        let mwu = stats::mann_whitney_u(&ba.samples, &bb.samples);
-        let speedup = if ba.higher_is_better {
-            ratio
+        let (lo, hi) = stats::bootstrap_ratio_ci(&xa, &xb, o.resamples, o.seed, 0.95);
+        let mwu = stats::mann_whitney_u(&xa, &xb);
+        let (speedup, sp_ci) = if ba.higher_is_better {
+            (ratio, (lo, hi))
         } else {
-            1.0 / ratio
+            (1.0 / ratio, (1.0 / hi, 1.0 / lo))
         };
-        let significant = mwu.p_value < ALPHA && (hi < 1.0 || lo > 1.0);
-        let verdict = match (significant, speedup > 1.0) {
-            (false, _) => "no significant difference",
-            (true, true) => "faster",
-            (true, false) => "slower",
-        };
+        let band = verdict::band(
+            o.margin,
+            [
+                (a.label.as_str(), spread(a, &ba.name)),
+                (b.label.as_str(), spread(b, &ba.name)),
+            ],
+        );
+        let verdict = verdict::decide(mwu.p_value, sp_ci, band.width);
         for x in &w {
             warnings.push(format!("{}: {x}", ba.name));
         }
@@ -258,12 +248,16 @@ pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
             ratio,
             ci95: [lo, hi],
             speedup,
+            speedup_ci95: [sp_ci.0, sp_ci.1],
             p_value: mwu.p_value,
             u_statistic: mwu.u1,
             test_method: mwu.method,
+            band,
             verdict,
-            cv_a: stats::cv(&ba.samples),
-            cv_b: stats::cv(&bb.samples),
+            cv_a: stats::cv(&xa),
+            cv_b: stats::cv(&xb),
+            compared_a: xa,
+            compared_b: xb,
             samples_a: ba.samples.clone(),
             samples_b: bb.samples.clone(),
             pmu_a: ba.pmu.clone(),
@@ -276,41 +270,70 @@ pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
             warnings.push(format!("{}: only {} ran it", bb.name, b.label));
         }
     }
-    let summary = summarize(&rows);
+    let summary = summarize(&rows, o);
     Comparison {
         schema: COMPARE_SCHEMA,
         a: info(a),
         b: info(b),
+        margin: o.margin,
+        sample_unit: if rounds {
+            "round medians"
+        } else {
+            "repetitions"
+        },
         rows,
         summary,
         warnings,
         method: Method {
             ratio: "median_b / median_a",
             ci: format!(
-                "95 % percentile bootstrap of the ratio of medians, {} resamples, ChaCha8 seed {}",
+                "95 % percentile bootstrap of the ratio of medians, {} resamples, ChaCha8 seed {}; \
+                 geometric means: the same bootstrap over every benchmark at once",
                 o.resamples, o.seed
             ),
             test: "Mann-Whitney U, two-sided; exact without ties for n <= 8, else normal approximation with tie and continuity correction (scipy's method=\"auto\")",
             verdict: format!(
-                "B against A: faster/slower when p < {ALPHA} and the interval excludes 1"
+                "B against A: faster or slower when p < {ALPHA} and the whole interval of the \
+                 speed-up lies beyond the band (the margin {}, or a side's calibrated \
+                 run-to-run spread when larger); equivalent when it lies inside; else \
+                 inconclusive",
+                verdict::percent(o.margin)
             ),
         },
     }
 }
 
 fn info(s: &Side) -> SideInfo {
+    let r = &s.results;
     SideInfo {
         label: s.label.clone(),
         origin: s.origin.clone(),
-        started_at: s.results.started_at.clone(),
-        suite_version: s.results.suite.version.clone(),
-        agent_version: s.results.agent_version.clone(),
-        quick: s.results.settings.quick,
-        host: s.results.host.clone(),
+        started_at: r.started_at.clone(),
+        suite_version: r.suite.version.clone(),
+        agent_version: r.agent_version.clone(),
+        quick: r.settings.quick,
+        repetitions: r.settings.repetitions,
+        sampling_text: r.sampling.describe(r.settings.repetitions),
+        sampling: r.sampling.clone(),
+        calibration: r.calibration.clone(),
+        host: r.host.clone(),
     }
 }
 
-fn summarize(rows: &[Row]) -> Summary {
+fn summarize(rows: &[Row], o: &Options) -> Summary {
+    let geomean = |of: &[&Row]| {
+        let speedups: Vec<f64> = of.iter().map(|r| r.speedup).collect();
+        let pairs: Vec<stats::Pair> = of
+            .iter()
+            .map(|r| stats::Pair {
+                a: &r.compared_a,
+                b: &r.compared_b,
+                higher_is_better: r.higher_is_better,
+            })
+            .collect();
+        let (lo, hi) = stats::bootstrap_geomean_ci(&pairs, o.resamples, o.seed, 0.95);
+        (stats::geomean(&speedups), [lo, hi])
+    };
     let mut cats: Vec<String> = Vec::new();
     for r in rows {
         if !cats.contains(&r.category) {
@@ -320,65 +343,25 @@ fn summarize(rows: &[Row]) -> Summary {
     let categories = cats
         .into_iter()
         .map(|c| {
-            let v: Vec<f64> = rows
-                .iter()
-                .filter(|r| r.category == c)
-                .map(|r| r.speedup)
-                .collect();
+            let of: Vec<&Row> = rows.iter().filter(|r| r.category == c).collect();
+            let (g, ci) = geomean(&of);
             CategorySummary {
-                benchmarks: v.len(),
-                geomean_speedup: stats::geomean(&v),
+                benchmarks: of.len(),
+                geomean_speedup: g,
+                geomean_ci95: ci,
                 category: c,
             }
         })
         .collect();
-    let all: Vec<f64> = rows.iter().map(|r| r.speedup).collect();
+    let all: Vec<&Row> = rows.iter().collect();
+    let (g, ci) = if all.is_empty() {
+        (f64::NAN, [f64::NAN; 2])
+    } else {
+        geomean(&all)
+    };
     Summary {
-        geomean_speedup: if all.is_empty() {
-            f64::NAN
-        } else {
-            stats::geomean(&all)
-        },
+        geomean_speedup: g,
+        geomean_ci95: ci,
         categories,
     }
-}
-
-/// "1.23× faster", "1.05× slower", "no significant difference (1.01×)".
-pub fn verdict_text(r: &Row) -> String {
-    let x = if r.speedup >= 1.0 {
-        r.speedup
-    } else {
-        1.0 / r.speedup
-    };
-    match r.verdict {
-        "faster" => format!("{x:.2}× faster"),
-        "slower" => format!("{x:.2}× slower"),
-        _ => "no significant difference".into(),
-    }
-}
-
-/// A short PMU context: `IPC 1.52, 3.1 cache-MPKI`, or why there is none.
-pub fn pmu_text(p: &Pmu) -> String {
-    let mut parts = Vec::new();
-    if let Some(ipc) = p.ipc {
-        parts.push(format!("IPC {ipc:.2}"));
-    }
-    if let Some(m) = p.cache_mpki {
-        parts.push(format!("{m:.1} cache-MPKI"));
-    } else if let Some(m) = p.per_op.get("cache_misses") {
-        parts.push(format!("{} cache-miss/op", super::report_table::num(*m)));
-    }
-    if parts.is_empty()
-        && let Some(c) = p.per_op.get("cycles")
-    {
-        parts.push(format!("{} cycles/op", super::report_table::num(*c)));
-    }
-    if parts.is_empty() {
-        return if p.unavailable.is_empty() {
-            "n/a".into()
-        } else {
-            "n/a (no PMU)".into()
-        };
-    }
-    parts.join(", ")
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::compare::{Comparison, Row, pmu_text, verdict_text};
-use super::report_table::{num, p_text};
+use super::report_table::{band_text, num, p_text, side_method};
+use super::verdict::{Verdict, percent};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -19,21 +20,19 @@ const GREY: &str = "#757575";
 const BLUE: &str = "#1565c0";
 const ORANGE: &str = "#ef6c00";
 
-fn colour(verdict: &str) -> &'static str {
+const AMBER: &str = "#b26a00";
+
+fn colour(verdict: Verdict) -> &'static str {
     match verdict {
-        "faster" => GREEN,
-        "slower" => RED,
-        _ => GREY,
+        Verdict::Faster => GREEN,
+        Verdict::Slower => RED,
+        Verdict::Inconclusive => AMBER,
+        Verdict::Equivalent => GREY,
     }
 }
 
-/// Speed-up interval (B over A) from the ratio interval.
 fn speedup_ci(r: &Row) -> (f64, f64) {
-    if r.higher_is_better {
-        (r.ci95[0], r.ci95[1])
-    } else {
-        (1.0 / r.ci95[1], 1.0 / r.ci95[0])
-    }
+    (r.speedup_ci95[0], r.speedup_ci95[1])
 }
 
 /// Log-scale axis bounds covering every value, at least [1/2, 2].
@@ -79,6 +78,16 @@ fn forest(c: &Comparison) -> String {
         let y = 32.0 + row_h * i as f64;
         let (a, b) = speedup_ci(r);
         let col = colour(r.verdict);
+        let w = r.band.width;
+        let _ = write!(
+            s,
+            r##"<rect class="band" x="{bx:.1}" y="{by:.1}" width="{bw:.1}" height="16" fill="#eceff1"><title>band {pc} ({src})</title></rect>"##,
+            bx = x(1.0 / (1.0 + w)),
+            by = y - 8.0,
+            bw = x(1.0 + w) - x(1.0 / (1.0 + w)),
+            pc = percent(w),
+            src = esc(&r.band.source),
+        );
         let _ = write!(
             s,
             r#"<text x="{lx}" y="{ty:.1}" font-size="12" text-anchor="end">{name}</text><line x1="{x1:.1}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}" stroke="{col}" stroke-width="2"/><circle cx="{cx:.1}" cy="{y:.1}" r="5" fill="{col}"><title>{name}: {vt} (speed-up {sp:.3}, 95% CI [{a:.3}, {b:.3}], p = {p})</title></circle>"#,
@@ -105,8 +114,8 @@ fn categories(c: &Comparison) -> String {
         c.summary
             .categories
             .iter()
-            .map(|k| k.geomean_speedup)
-            .chain([c.summary.geomean_speedup]),
+            .flat_map(|k| [k.geomean_speedup, k.geomean_ci95[0], k.geomean_ci95[1]])
+            .chain(c.summary.geomean_ci95),
     );
     let x = |v: f64| label_w + (v.log2() - lo.log2()) / (hi.log2() - lo.log2()) * plot_w;
     let mut s = format!(
@@ -117,9 +126,9 @@ fn categories(c: &Comparison) -> String {
         .summary
         .categories
         .iter()
-        .map(|k| (k.category.as_str(), k.geomean_speedup))
-        .chain([("all", c.summary.geomean_speedup)]);
-    for (i, (name, v)) in items.enumerate() {
+        .map(|k| (k.category.as_str(), k.geomean_speedup, k.geomean_ci95))
+        .chain([("all", c.summary.geomean_speedup, c.summary.geomean_ci95)]);
+    for (i, (name, v, ci)) in items.enumerate() {
         let y = 20.0 + row_h * i as f64;
         let (x0, x1) = (x(1.0), x(v));
         let col = if v >= 1.0 { GREEN } else { RED };
@@ -131,7 +140,17 @@ fn categories(c: &Comparison) -> String {
             name = esc(name),
             rx = x0.min(x1),
             rw = (x1 - x0).abs().max(1.0),
-            tx = x0.max(x1) + 4.0,
+            tx = x0.max(x1).max(x(ci[1])) + 4.0,
+        );
+        let _ = write!(
+            s,
+            r##"<line class="ci" x1="{:.1}" y1="{yl:.1}" x2="{:.1}" y2="{yl:.1}" stroke="#333" stroke-width="1.5"><title>{name}: 95% CI [{:.3}, {:.3}]</title></line>"##,
+            x(ci[0]),
+            x(ci[1]),
+            ci[0],
+            ci[1],
+            yl = y + 8.0,
+            name = esc(name),
         );
     }
     let _ = write!(
@@ -222,7 +241,7 @@ pub fn render(c: &Comparison) -> String {
 body{{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}}
 th{{cursor:pointer;background:#f5f5f5}}td.n{{text-align:right;font-variant-numeric:tabular-nums}}
-.faster{{color:{GREEN};font-weight:600}}.slower{{color:{RED};font-weight:600}}.none{{color:{GREY}}}
+.faster{{color:{GREEN};font-weight:600}}.slower{{color:{RED};font-weight:600}}.equivalent{{color:{GREY}}}.inconclusive{{color:{AMBER}}}
 .grid{{display:flex;flex-wrap:wrap;gap:8px}}.warn{{color:#8d6e00}}
 </style></head><body><h1>archscope bench: {a} vs {b}</h1>"#
     );
@@ -261,26 +280,35 @@ th{{cursor:pointer;background:#f5f5f5}}td.n{{text-align:right;font-variant-numer
             esc(&vb)
         );
     }
-    s.push_str("</table>");
+    s.push_str("</table><ul id=\"method\">");
+    for side in [&c.a, &c.b] {
+        let _ = write!(s, "<li>samples of {}</li>", esc(&side_method(side)));
+    }
     let _ = write!(
         s,
-        "<h2>Speed-up of {b} over {a}</h2><p>Dot: ratio of medians as a speed-up (&gt; 1: {b} faster); bar: 95&nbsp;% bootstrap interval; green/red: significant (Mann–Whitney p &lt; 0.05 and the interval excludes 1).</p>{}",
+        "<li>compared: {}; band: {}</li></ul>",
+        esc(c.sample_unit),
+        esc(&band_text(c))
+    );
+    let _ = write!(
+        s,
+        "<h2>Speed-up of {b} over {a}</h2><p>Dot: ratio of medians as a speed-up (&gt; 1: {b} faster); bar: 95&nbsp;% bootstrap interval; grey box: the equivalence band. Green/red: a difference (Mann–Whitney p &lt; 0.05 and the whole interval beyond the band); grey: equivalent (the interval inside the band); amber: inconclusive.</p>{}",
         forest(c)
     );
-    let _ = write!(s, "<h2>Geometric mean per category</h2>{}", categories(c));
     let _ = write!(
         s,
-        "<h2>Results</h2><table id=\"results\"><thead><tr><th>benchmark</th><th>unit</th><th>{a}</th><th>{b}</th><th>{b}/{a}</th><th>95% CI</th><th>p</th><th>{b} is</th><th>PMU {a}</th><th>PMU {b}</th></tr></thead><tbody>"
+        "<h2>Geometric mean per category</h2><p>Bar: the geometric mean of the speed-ups; line: its 95&nbsp;% bootstrap interval.</p>{}",
+        categories(c)
+    );
+    let _ = write!(
+        s,
+        "<h2>Results</h2><table id=\"results\"><thead><tr><th>benchmark</th><th>unit</th><th>{a}</th><th>{b}</th><th>{b}/{a}</th><th>95% CI</th><th>p</th><th>band</th><th>{b} is</th><th>PMU {a}</th><th>PMU {b}</th></tr></thead><tbody>"
     );
     for r in &c.rows {
-        let class = match r.verdict {
-            "faster" => "faster",
-            "slower" => "slower",
-            _ => "none",
-        };
+        let class = r.verdict.class();
         let _ = write!(
             s,
-            r#"<tr><td>{}</td><td>{}</td><td class="n" data-v="{}">{}</td><td class="n" data-v="{}">{}</td><td class="n" data-v="{}">{:.3}</td><td class="n">[{:.3}, {:.3}]</td><td class="n" data-v="{}">{}</td><td class="{class}" data-v="{}">{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td>{}</td><td>{}</td><td class="n" data-v="{}">{}</td><td class="n" data-v="{}">{}</td><td class="n" data-v="{}">{:.3}</td><td class="n">[{:.3}, {:.3}]</td><td class="n" data-v="{}">{}</td><td class="n" data-v="{}">{}</td><td class="{class}" data-v="{}">{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&r.benchmark),
             esc(&r.unit),
             r.median_a,
@@ -293,6 +321,8 @@ th{{cursor:pointer;background:#f5f5f5}}td.n{{text-align:right;font-variant-numer
             r.ci95[1],
             r.p_value,
             p_text(r.p_value),
+            r.band.width,
+            percent(r.band.width),
             r.speedup,
             esc(&verdict_text(r)),
             esc(&pmu_text(&r.pmu_a)),

@@ -1,19 +1,30 @@
-//! Runs the selected workloads: optional CPU pinning, a warm-up, N measured repetitions
-//! with hardware counters around each, progress on the terminal; builds the results
-//! document.
-use std::time::{Instant, SystemTime};
+//! Runs the selected workloads: optional CPU pinning, then rounds. A round prepares every
+//! workload afresh (buffers, threads, sockets), warms each up, then makes passes: each
+//! pass runs one repetition of every benchmark, in an order shuffled per pass, so that
+//! drift during the run (frequency, neighbours, the host) lands on all benchmarks alike
+//! instead of on the few that ran while it lasted. Hardware counters around each
+//! repetition; progress on the terminal; the results document.
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
 use super::pmu::Counters;
-use super::schema::{Benchmark, Results, SCHEMA, Settings, Suite};
-use super::suite::{Ctx, Def, SUITE_VERSION};
+use super::schema::{Benchmark, INTERLEAVED, Results, SCHEMA, Sampling, Settings, Suite};
+use super::suite::{Ctx, Def, Rep, RunOnce, SUITE_VERSION};
 
 pub struct Options {
     pub quick: bool,
+    /// Measured repetitions of each benchmark per round.
     pub repetitions: u32,
     pub warmup: u32,
+    pub rounds: u32,
+    pub pause: Duration,
+    /// The seed of the shuffled order (a run's own, from the clock, unless given).
+    pub order_seed: u64,
     pub pin: Option<u32>,
     /// The machine the run is made on (the agent reads it: `bench::host`).
     pub host: super::schema::Host,
@@ -42,6 +53,139 @@ fn pin(cpu: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A seed for the order that differs from run to run.
+pub fn clock_seed() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The order of one pass: Fisher–Yates over `0..n`.
+pub fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+/// Every benchmark's run order in a run of `rounds` × (`warmup` + `repetitions`) passes:
+/// `None` marks a warm-up pass. The runner follows it; the tests check it.
+pub fn schedule(
+    n: usize,
+    rounds: u32,
+    warmup: u32,
+    repetitions: u32,
+    seed: u64,
+) -> Vec<(u32, Option<u32>, Vec<usize>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut passes = Vec::new();
+    for round in 0..rounds {
+        for _ in 0..warmup {
+            passes.push((round, None, shuffled(n, &mut rng)));
+        }
+        for rep in 0..repetitions {
+            passes.push((round, Some(rep), shuffled(n, &mut rng)));
+        }
+    }
+    passes
+}
+
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    fn new(progress: Progress, total: u64) -> (Bar, bool) {
+        let bar = match progress {
+            Progress::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+                let b = ProgressBar::new(total);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                Some(b)
+            }
+            _ => None,
+        };
+        let plain = matches!(progress, Progress::Auto) && bar.is_none();
+        (Bar(bar), plain)
+    }
+
+    fn step(&self, msg: &'static str) {
+        if let Some(b) = &self.0 {
+            b.set_message(msg);
+            b.inc(1);
+        }
+    }
+
+    fn line(&self, plain: bool, line: String) {
+        match &self.0 {
+            Some(b) => b.println(line),
+            None if plain => eprintln!("{line}"),
+            None => {}
+        }
+    }
+}
+
+type Params = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// One workload, prepared, with the parameters that define it.
+fn prepare(def: &Def, ctx: &Ctx) -> anyhow::Result<(RunOnce, Params)> {
+    let (once, mut p) = (def.prepare)(ctx).with_context(|| format!("{}: preparing", def.name))?;
+    p.insert("op".into(), def.op.into());
+    Ok((once, p))
+}
+
+/// The workloads of a round: the resident ones prepared once for it, the others (large
+/// buffers) prepared for each repetition and dropped after it.
+struct Round<'a> {
+    defs: &'a [&'static Def],
+    ctx: &'a Ctx,
+    resident: Vec<Option<RunOnce>>,
+}
+
+impl<'a> Round<'a> {
+    fn new(
+        defs: &'a [&'static Def],
+        ctx: &'a Ctx,
+        params: &mut Vec<Params>,
+    ) -> anyhow::Result<Self> {
+        let mut resident = Vec::new();
+        for def in defs {
+            let (once, p) = prepare(def, ctx)?;
+            if params.len() < defs.len() {
+                params.push(p);
+            }
+            resident.push(def.resident.then_some(once));
+        }
+        Ok(Round {
+            defs,
+            ctx,
+            resident,
+        })
+    }
+
+    /// A fresh instance of benchmark `i` when it is not resident: prepared before its
+    /// counters start, so that they count the repetition alone.
+    fn fresh(&self, i: usize) -> anyhow::Result<Option<RunOnce>> {
+        match self.resident[i] {
+            Some(_) => Ok(None),
+            None => prepare(self.defs[i], self.ctx).map(|(once, _)| Some(once)),
+        }
+    }
+
+    /// Run benchmark `i` once: the fresh instance, or else its resident one.
+    fn run(&mut self, i: usize, fresh: &mut Option<RunOnce>) -> anyhow::Result<Rep> {
+        match (fresh.as_mut(), self.resident[i].as_mut()) {
+            (Some(once), _) | (None, Some(once)) => once(),
+            (None, None) => anyhow::bail!("{}: not prepared", self.defs[i].name),
+        }
+    }
+}
+
 pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Result<Results> {
     let host = o.host.clone();
     if let Some(cpu) = o.pin {
@@ -57,58 +201,62 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
     };
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let total = defs.len() as u64 * u64::from(o.warmup + o.repetitions);
-    let bar = match progress {
-        Progress::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
-            let b = ProgressBar::new(total);
-            b.set_style(
-                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            Some(b)
+    let passes = schedule(defs.len(), o.rounds, o.warmup, o.repetitions, o.order_seed);
+    let (bar, plain) = Bar::new(progress, (passes.len() * defs.len()) as u64);
+    // Counters before any workload is prepared, so that the threads each starts inherit
+    // them; each set counts only while its benchmark's repetition runs.
+    let mut pmu: Vec<Counters> = defs.iter().map(|_| Counters::open()).collect();
+    let mut params: Vec<Params> = Vec::new();
+    let mut samples: Vec<Vec<Vec<f64>>> = defs
+        .iter()
+        .map(|d| vec![Vec::new(); d.metrics.len()])
+        .collect();
+    let mut round: Option<(u32, Round)> = None;
+    for (r, rep, order) in &passes {
+        if round.as_ref().is_none_or(|(n, _)| n != r) {
+            // the previous round's buffers and threads go before the next ones are made
+            drop(round.take());
+            if *r > 0 {
+                bar.line(plain, format!("bench: round {r}/{} done", o.rounds));
+                std::thread::sleep(o.pause);
+            }
+            round = Some((*r, Round::new(defs, &ctx, &mut params)?));
         }
-        _ => None,
-    };
-    let plain = matches!(progress, Progress::Auto) && bar.is_none();
+        let Some((_, workloads)) = round.as_mut() else {
+            unreachable!("a round was just prepared")
+        };
+        for &i in order {
+            let def = defs[i];
+            let mut fresh = workloads.fresh(i)?;
+            match rep {
+                None => {
+                    workloads
+                        .run(i, &mut fresh)
+                        .with_context(|| format!("{}: warm-up", def.name))?;
+                }
+                Some(_) => {
+                    pmu[i].start();
+                    let out = match workloads.run(i, &mut fresh) {
+                        Ok(out) => out,
+                        Err(e) => {
+                            pmu[i].stop(0.0);
+                            return Err(e.context(format!("{}: repetition", def.name)));
+                        }
+                    };
+                    pmu[i].stop(out.ops);
+                    for (s, v) in samples[i].iter_mut().zip(out.values) {
+                        s.push(v);
+                    }
+                }
+            }
+            bar.step(def.name);
+        }
+    }
+    drop(round);
     let mut benchmarks = Vec::new();
     for (i, def) in defs.iter().enumerate() {
-        if let Some(b) = &bar {
-            b.set_message(def.name);
-        }
-        // Counters first, so that the threads the workload starts inherit them.
-        let mut pmu = Counters::open();
-        let (mut once, mut params) =
-            (def.prepare)(&ctx).with_context(|| format!("{}: preparing", def.name))?;
-        params.insert("op".into(), def.op.into());
-        for _ in 0..o.warmup {
-            once().with_context(|| format!("{}: warm-up", def.name))?;
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        }
-        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); def.metrics.len()];
-        for _ in 0..o.repetitions {
-            pmu.start();
-            let rep = once();
-            let rep = match rep {
-                Ok(r) => r,
-                Err(e) => {
-                    pmu.stop(0.0);
-                    return Err(e.context(format!("{}: repetition", def.name)));
-                }
-            };
-            pmu.stop(rep.ops);
-            for (s, v) in samples.iter_mut().zip(rep.values) {
-                s.push(v);
-            }
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        }
-        drop(once);
-        let summary = pmu.summary();
-        for (m, s) in def.metrics.iter().zip(samples) {
+        let summary = pmu[i].summary();
+        for (m, s) in def.metrics.iter().zip(std::mem::take(&mut samples[i])) {
             let b = Benchmark {
                 name: m.name.into(),
                 version: def.version,
@@ -116,28 +264,24 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
                 unit: m.unit.into(),
                 higher_is_better: m.higher_is_better,
                 description: def.description.into(),
-                params: params.clone(),
+                params: params[i].clone(),
                 samples: s,
                 pmu: summary.clone(),
             };
-            let line = format!(
-                "bench: [{}/{}] {:<22} median {:>10} {:<8} cv {:.1} %",
-                i + 1,
-                defs.len(),
-                b.name,
-                super::report_table::num(b.median()),
-                b.unit,
-                super::stats::cv(&b.samples) * 100.0
+            bar.line(
+                plain,
+                format!(
+                    "bench: {:<22} median {:>10} {:<8} cv {:.1} %",
+                    b.name,
+                    super::report_table::num(b.median()),
+                    b.unit,
+                    super::stats::cv(&b.samples) * 100.0
+                ),
             );
-            if let Some(bar) = &bar {
-                bar.println(line);
-            } else if plain {
-                eprintln!("{line}");
-            }
             benchmarks.push(b);
         }
     }
-    if let Some(b) = bar {
+    if let Some(b) = bar.0 {
         b.finish_and_clear();
     }
     Ok(Results {
@@ -156,6 +300,13 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
             warmup: o.warmup,
             pinned_cpu: o.pin,
         },
+        sampling: Sampling {
+            scheme: INTERLEAVED.into(),
+            rounds: o.rounds,
+            pause_seconds: o.pause.as_secs_f64(),
+            order_seed: Some(o.order_seed),
+        },
+        calibration: None,
         benchmarks,
     })
 }

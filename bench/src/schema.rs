@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// `schema` of every results document; bump the number on an incompatible change.
-pub const SCHEMA: &str = "archscope.bench.results/v1";
+pub const SCHEMA: &str = "archscope.bench.results/v2";
+/// The schema before `sampling` and `calibration`: still read, as a sequential run.
+pub const SCHEMA_V1: &str = "archscope.bench.results/v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +22,63 @@ pub struct Results {
     pub duration_seconds: f64,
     pub host: Host,
     pub settings: Settings,
+    /// How the samples were taken (v1 documents: sequential, one round).
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// The machine's measured run-to-run spread, when `agent bench calibrate` left one
+    /// for this host and these settings.
+    #[serde(default)]
+    pub calibration: Option<super::calibration::Carried>,
     pub benchmarks: Vec<Benchmark>,
+}
+
+/// How the repetitions were ordered in time: what compare needs to know to tell which
+/// noise the samples carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    /// `interleaved`: each pass runs one repetition of every benchmark, in an order
+    /// shuffled per pass, so drift lands on all of them alike. `sequential`: all the
+    /// repetitions of one benchmark, then the next (every v1 document).
+    pub scheme: String,
+    /// Independent rounds: the workloads are prepared afresh (buffers, threads, sockets)
+    /// in each. A benchmark's `samples` hold rounds × `settings.repetitions` values,
+    /// round by round.
+    pub rounds: u32,
+    /// The pause between rounds.
+    pub pause_seconds: f64,
+    /// The seed of the shuffled order (none for sequential runs).
+    pub order_seed: Option<u64>,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling {
+            scheme: SEQUENTIAL.into(),
+            rounds: 1,
+            pause_seconds: 0.0,
+            order_seed: None,
+        }
+    }
+}
+
+pub const INTERLEAVED: &str = "interleaved";
+pub const SEQUENTIAL: &str = "sequential";
+
+impl Sampling {
+    /// "interleaved, 3 rounds × 9 repetitions, 30 s apart"
+    pub fn describe(&self, repetitions: u32) -> String {
+        let mut s = format!("{}, ", self.scheme);
+        if self.rounds > 1 {
+            s.push_str(&format!(
+                "{} rounds × {repetitions} repetitions, {} s apart",
+                self.rounds, self.pause_seconds
+            ));
+        } else {
+            s.push_str(&format!("{repetitions} repetitions"));
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +164,12 @@ impl Benchmark {
     pub fn median(&self) -> f64 {
         super::stats::median(&self.samples)
     }
+
+    /// The median of each round, in order.
+    pub fn round_medians(&self, rounds: u32) -> Vec<f64> {
+        let per = (self.samples.len() / rounds.max(1) as usize).max(1);
+        self.samples.chunks(per).map(super::stats::median).collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +188,7 @@ impl Results {
             })?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(SCHEMA) => {}
+            Some(SCHEMA_V1) if value.get("sampling").is_none() => {}
             Some(other) => {
                 return Err(SchemaError::Read {
                     path: origin.into(),
@@ -141,7 +206,24 @@ impl Results {
             path: origin.into(),
             msg,
         })?;
+        if r.sampling.rounds == 0 {
+            return Err(SchemaError::Read {
+                path: origin.into(),
+                msg: "sampling.rounds: 0 (a run has at least one round)".into(),
+            });
+        }
         for (i, b) in r.benchmarks.iter().enumerate() {
+            if b.samples.len() % r.sampling.rounds as usize != 0 {
+                return Err(SchemaError::Read {
+                    path: origin.into(),
+                    msg: format!(
+                        "benchmarks[{i}].samples: {} values do not split into {} rounds ({})",
+                        b.samples.len(),
+                        r.sampling.rounds,
+                        b.name
+                    ),
+                });
+            }
             if b.samples.is_empty() {
                 return Err(SchemaError::Read {
                     path: origin.into(),
@@ -226,7 +308,11 @@ fn serde_path(value: serde_json::Value) -> Result<Results, String> {
                 ),
                 ("suite", check::<Suite>),
                 ("settings", check::<Settings>),
+                ("sampling", check::<Sampling>),
             ] {
+                if key == "sampling" && value.get(key).is_none() {
+                    continue;
+                }
                 match value.get(key) {
                     Some(v) => check(v).map_err(|e| format!("{key}: {e}"))?,
                     None => return Err(format!("{key}: missing")),

@@ -107,3 +107,26 @@ fn summaries() {
     close(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75, 1e-12);
     close(normal_sf(1.959963984540054), 0.025, 1e-9);
 }
+
+#[test]
+fn geomean_interval_agrees_with_scipy() {
+    // reference.py: bootstrap_geomean_two, scipy's percentile bootstrap, 200,000 resamples
+    let pairs = [
+        Pair {
+            a: &ASYMPTOTIC_9.0,
+            b: &ASYMPTOTIC_9.1,
+            higher_is_better: false,
+        },
+        Pair {
+            a: &EXACT_SMALL.0,
+            b: &EXACT_SMALL.1,
+            higher_is_better: true,
+        },
+    ];
+    let ci = bootstrap_geomean_ci(&pairs, 20_000, 0x5EED, 0.95);
+    assert_eq!(ci, bootstrap_geomean_ci(&pairs, 20_000, 0x5EED, 0.95));
+    let point = ((48.3 / 51.8) * (7.7 / 3.0f64)).sqrt();
+    assert!(ci.0 < point && point < ci.1, "{ci:?} around {point}");
+    close(ci.0, 1.0512554899443356, 0.01);
+    close(ci.1, 2.586249053123769, 0.01);
+}

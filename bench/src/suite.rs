@@ -37,6 +37,11 @@ pub struct Def {
     pub op: &'static str,
     pub metrics: &'static [Metric],
     pub prepare: fn(&Ctx) -> Prepared,
+    /// Whether its prepared state stays for the whole round (threads, a server, small
+    /// buffers). Workloads that hold buffers of tens of MiB and more are prepared afresh
+    /// for each repetition instead, so that an interleaved run holds one of them at a
+    /// time, as a sequential run did (and each repetition gets fresh pages).
+    pub resident: bool,
 }
 
 /// What sizes the workloads: `--quick`, and the last-level cache they must outgrow.
@@ -79,6 +84,7 @@ pub const SUITE: &[Def] = &[
         description: "getppid(2) round trip into the kernel and back",
         op: "syscall",
         metrics: &[metric("syscall.getppid", "ns/op", false)],
+        resident: true,
         prepare: super::workloads_os::getppid,
     },
     Def {
@@ -88,6 +94,7 @@ pub const SUITE: &[Def] = &[
         description: "one byte back and forth over two pipes between two threads (two switches per round trip)",
         op: "round trip",
         metrics: &[metric("context_switch.pipe", "ns/op", false)],
+        resident: true,
         prepare: super::workloads_os::pipe_pingpong,
     },
     Def {
@@ -97,6 +104,7 @@ pub const SUITE: &[Def] = &[
         description: "fork + exec of the agent binary (exits at once) + waitpid",
         op: "spawn",
         metrics: &[metric("process.spawn", "us/op", false)],
+        resident: true,
         prepare: super::workloads_os::spawn,
     },
     Def {
@@ -106,6 +114,7 @@ pub const SUITE: &[Def] = &[
         description: "sum of a buffer past the last-level cache, 8-byte loads",
         op: "byte",
         metrics: &[metric("memory.read", "GB/s", true)],
+        resident: false,
         prepare: workloads_cpu::memory_read,
     },
     Def {
@@ -115,6 +124,7 @@ pub const SUITE: &[Def] = &[
         description: "fill of a buffer past the last-level cache",
         op: "byte",
         metrics: &[metric("memory.write", "GB/s", true)],
+        resident: false,
         prepare: workloads_cpu::memory_write,
     },
     Def {
@@ -124,6 +134,7 @@ pub const SUITE: &[Def] = &[
         description: "copy between two buffers past the last-level cache (bytes copied)",
         op: "byte",
         metrics: &[metric("memory.copy", "GB/s", true)],
+        resident: false,
         prepare: workloads_cpu::memory_copy,
     },
     Def {
@@ -133,6 +144,7 @@ pub const SUITE: &[Def] = &[
         description: "dependent loads along a random cycle of cache lines past the last-level cache",
         op: "load",
         metrics: &[metric("memory.latency", "ns/load", false)],
+        resident: false,
         prepare: workloads_cpu::memory_latency,
     },
     Def {
@@ -142,6 +154,7 @@ pub const SUITE: &[Def] = &[
         description: "64-bit integer mix: xorshift, multiply, divide, popcount",
         op: "iteration",
         metrics: &[metric("compute.int", "Miter/s", true)],
+        resident: true,
         prepare: workloads_cpu::compute_int,
     },
     Def {
@@ -151,6 +164,7 @@ pub const SUITE: &[Def] = &[
         description: "double-precision Mandelbrot set, inner iterations",
         op: "iteration",
         metrics: &[metric("compute.float", "Miter/s", true)],
+        resident: true,
         prepare: workloads_cpu::compute_float,
     },
     Def {
@@ -160,6 +174,7 @@ pub const SUITE: &[Def] = &[
         description: "SHA-256 (crate sha2, with the CPU's SHA extensions where present)",
         op: "byte",
         metrics: &[metric("hash.sha256", "MB/s", true)],
+        resident: false,
         prepare: super::workloads_lib::sha256,
     },
     Def {
@@ -169,6 +184,7 @@ pub const SUITE: &[Def] = &[
         description: "deflate level 6 (crate flate2, miniz_oxide) of generated text",
         op: "byte",
         metrics: &[metric("compress.deflate", "MB/s", true)],
+        resident: false,
         prepare: super::workloads_lib::deflate,
     },
     Def {
@@ -178,6 +194,7 @@ pub const SUITE: &[Def] = &[
         description: "inflate of the same text (crate flate2, miniz_oxide), output bytes",
         op: "byte",
         metrics: &[metric("compress.inflate", "MB/s", true)],
+        resident: false,
         prepare: super::workloads_lib::inflate,
     },
     Def {
@@ -187,6 +204,7 @@ pub const SUITE: &[Def] = &[
         description: "TCP over 127.0.0.1, one stream, 64 KiB writes",
         op: "byte",
         metrics: &[metric("net.tcp_loopback", "Gbit/s", true)],
+        resident: true,
         prepare: super::workloads_os::tcp_loopback,
     },
     Def {
@@ -200,6 +218,7 @@ pub const SUITE: &[Def] = &[
             metric("http.ping.p50", "us", false),
             metric("http.ping.p99", "us", false),
         ],
+        resident: true,
         prepare: super::workloads_http::ping,
     },
 ];

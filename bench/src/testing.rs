@@ -57,6 +57,13 @@ pub fn results(goarch: &str, arch: &str, benches: Vec<Benchmark>) -> Results {
             warmup: 1,
             pinned_cpu: None,
         },
+        sampling: crate::schema::Sampling {
+            scheme: crate::schema::INTERLEAVED.into(),
+            rounds: 1,
+            pause_seconds: 0.0,
+            order_seed: Some(1),
+        },
+        calibration: None,
         benchmarks: benches,
     }
 }

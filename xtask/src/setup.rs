@@ -92,6 +92,11 @@ const ZIGLANG: &str = "ziglang==0.17.1";
 /// Kubernetes schemas (tests/tests/install.rs).
 const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
 
+/// PyPI scipy and numpy, the versions tests/fixtures/bench/reference.out was made with:
+/// tests/tests/bench_scipy.rs runs reference.py and holds its output to that file, and the
+/// bench's statistics tests hold the Rust numbers to it.
+const SCIPY: &[&str] = &["scipy==1.17.1", "numpy==2.4.6"];
+
 const BPF_LINKER_VERSION: &str = "0.13.0";
 pub const EBPF_TOOLCHAIN: &str = "ebpf-1.96";
 
@@ -199,6 +204,29 @@ pub fn run(verbose: bool, need: Need) -> anyhow::Result<()> {
         status(Command::new(&python).args(["-m", "pip", "install", "-q", KUBERNETES_VALIDATE]))?;
     } else if verbose {
         eprintln!("setup: kubernetes-validate present in {}", venv().display());
+    }
+    let versions = Command::new(&python)
+        .args([
+            "-c",
+            "import scipy, numpy; print(f'scipy=={scipy.__version__} numpy=={numpy.__version__}')",
+        ])
+        .output();
+    let scipy_ok = versions.is_ok_and(|o| {
+        o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == SCIPY.join(" ")
+    });
+    if !scipy_ok {
+        eprintln!(
+            "setup: installing {} into {}",
+            SCIPY.join(" "),
+            venv().display()
+        );
+        status(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "-q"])
+                .args(SCIPY),
+        )?;
+    } else if verbose {
+        eprintln!("setup: scipy present in {}", venv().display());
     }
     Ok(())
 }

@@ -11,7 +11,8 @@ mod tests;
 mod three_ways;
 
 pub use archscope_bench::{
-    compare, report_html, report_markdown, report_table, runner, schema, stats, suite, workloads_os,
+    calibration, compare, report_html, report_markdown, report_table, runner, schema, stats, suite,
+    workloads_os,
 };
 
 use std::path::PathBuf;

@@ -1,10 +1,12 @@
-//! `agent bench run | compare | overhead | list`.
+//! `agent bench run | calibrate | compare | overhead | list`: the arguments, and the verbs
+//! that fit in a few lines; running (`run.rs`) and comparing (`compare.rs`) have files.
+mod compare;
+mod run;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::UsageError;
-use crate::bench::{cluster, compare, overhead, report_html, report_markdown, report_table};
-use crate::bench::{runner, schema, suite};
+use crate::bench::{overhead, suite};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -16,6 +18,9 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Run the suite (or the named benchmarks) and store one results document
     Run(RunArgs),
+    /// Measure this machine's run-to-run spread: run the suite twice (or --runs times),
+    /// compare the runs (A/A) and store the spread for later runs on this host
+    Calibrate(CalibrateArgs),
     /// Compare two architectures (amd64, arm64, loong64, sw64), results files or directories
     Compare(CompareArgs),
     /// The agent's own cost: getppid untraced and traced, ns per syscall and the ratio
@@ -30,8 +35,10 @@ pub enum RunOutput {
     Json,
 }
 
+/// What a run is: which benchmarks, how many samples taken how; shared by run and
+/// calibrate.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub struct SuiteArgs {
     /// Benchmarks by name or group (`memory`, `kernel`, `http.ping`); repeat or separate
     /// with commas [default: all]
     #[arg(
@@ -44,12 +51,19 @@ pub struct RunArgs {
     /// Small sizes and 5 repetitions: a run of seconds, for a first look and for CI
     #[arg(long)]
     pub quick: bool,
-    /// Measured repetitions per benchmark [default: 9, 5 with --quick]
+    /// Measured repetitions per benchmark in each round [default: 9, 5 with --quick]
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repetitions: Option<u32>,
-    /// Unmeasured repetitions before them
+    /// Unmeasured repetitions of each benchmark at the start of each round
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub warmup: u32,
+    /// Independent rounds, each with its workloads prepared afresh; with two or more on
+    /// both sides, compare takes each round's median as one sample
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
+    /// Pause between rounds (e.g. 30s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub pause: Duration,
     /// Pin the run (every thread it starts) to this CPU
     #[arg(long, value_name = "CPU")]
     pub pin: Option<u32>,
@@ -57,12 +71,6 @@ pub struct RunArgs {
     /// else ~/.local/state/archscope/bench]
     #[arg(long, env = "ARCHSCOPE_BENCH_RESULTS_DIR", value_name = "DIR")]
     pub results_dir: Option<PathBuf>,
-    /// Do not store the document (print it with --output json)
-    #[arg(long)]
-    pub no_save: bool,
-    /// `json` prints the results document on stdout
-    #[arg(long, value_enum, default_value_t = RunOutput::Text)]
-    pub output: RunOutput,
     /// The host's root directory, for the host identity
     #[arg(
         long,
@@ -71,6 +79,36 @@ pub struct RunArgs {
         default_value = "/"
     )]
     pub host_root: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// Seed of the shuffled order of repetitions [default: from the clock]
+    #[arg(long, value_name = "N")]
+    pub order_seed: Option<u64>,
+    /// Do not store the document (print it with --output json)
+    #[arg(long)]
+    pub no_save: bool,
+    /// `json` prints the results document on stdout
+    #[arg(long, value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// Whole runs to compare with each other
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=20))]
+    pub runs: u32,
+    /// Pause between the runs (e.g. 30s)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub between: Duration,
+    /// The margin the detectable differences are printed against, in percent
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = margin)]
+    pub margin: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,6 +139,10 @@ pub struct CompareArgs {
     /// Seed of the bootstrap's generator (same seed, same intervals)
     #[arg(long, default_value_t = 0x5EED)]
     pub seed: u64,
+    /// The equivalence band in percent: a difference inside it reads "equivalent", never
+    /// faster or slower; a side's calibrated spread widens it
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = margin)]
+    pub margin: f64,
     /// Colour in the table: auto (on a terminal), always, never
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -149,6 +191,17 @@ pub struct OverheadArgs {
     pub output: RunOutput,
 }
 
+/// `5`, `5%`, `2.5 %` → 0.05, 0.05, 0.025; from 0 to 50 %.
+pub fn margin(s: &str) -> Result<f64, String> {
+    let n = s.trim().trim_end_matches('%').trim();
+    match n.parse::<f64>() {
+        Ok(v) if (0.0..=50.0).contains(&v) => Ok(v / 100.0),
+        _ => Err(format!(
+            "`{s}` is not a percentage from 0 to 50 (e.g. 5 or 2.5%)"
+        )),
+    }
+}
+
 fn overhead_mode(s: &str) -> Result<crate::config::SyscallMode, String> {
     match crate::config::SyscallMode::parse(s).map_err(|e| e.to_string())? {
         crate::config::SyscallMode::Off => Err("off has nothing to measure: full or counts".into()),
@@ -159,8 +212,9 @@ fn overhead_mode(s: &str) -> Result<crate::config::SyscallMode, String> {
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     crate::init_logging("warn");
     match args.command {
-        BenchCommand::Run(a) => run(a),
-        BenchCommand::Compare(a) => compare_cmd(a),
+        BenchCommand::Run(a) => run::run(a),
+        BenchCommand::Calibrate(a) => run::calibrate(a),
+        BenchCommand::Compare(a) => compare::compare(a),
         BenchCommand::Overhead(a) => {
             let o = overhead::run(a.syscalls, a.rounds, a.calls, a.tracefs.as_deref())?;
             match a.output {
@@ -190,108 +244,4 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-fn run(a: RunArgs) -> anyhow::Result<()> {
-    let defs = suite::select(&a.bench).map_err(UsageError)?;
-    if let Some(cpu) = a.pin {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cpu as usize >= n {
-            return Err(UsageError(format!(
-                "pin: CPU {cpu} is not one of this machine's 0..{n}"
-            ))
-            .into());
-        }
-    }
-    let opts = runner::Options {
-        quick: a.quick,
-        repetitions: a.repetitions.unwrap_or(if a.quick { 5 } else { 9 }),
-        warmup: a.warmup,
-        pin: a.pin,
-        host: anyhow::Context::context(crate::bench::host::read(&a.host_root), "host identity")?,
-    };
-    let results = runner::run(&defs, &opts, runner::Progress::Auto)?;
-    if !a.no_save {
-        let dir = a.results_dir.unwrap_or_else(schema::default_dir);
-        let path = results
-            .save(&dir)
-            .map_err(|e| UsageError(format!("results-dir: cannot write {}: {e}", dir.display())))?;
-        eprintln!("bench: results in {}", path.display());
-    }
-    if a.output == RunOutput::Json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
-    }
-    Ok(())
-}
-
-fn compare_cmd(a: CompareArgs) -> anyhow::Result<()> {
-    let dir = a.results_dir.clone().unwrap_or_else(schema::default_dir);
-    let (sa, sb) = if a.cluster {
-        let ga = compare::goarch(&a.a).ok_or_else(|| {
-            UsageError(format!(
-                "compare --cluster: `{}` is not an architecture",
-                a.a
-            ))
-        })?;
-        let gb = compare::goarch(&a.b).ok_or_else(|| {
-            UsageError(format!(
-                "compare --cluster: `{}` is not an architecture",
-                a.b
-            ))
-        })?;
-        cluster::sides(
-            ga,
-            gb,
-            &cluster::ClusterOptions {
-                agents: a.agents.clone(),
-                no_kubernetes: a.no_kubernetes,
-                namespace: a.namespace.clone(),
-                selector: a.selector.clone(),
-                port: a.port,
-                run: a.run,
-                quick: a.quick,
-                timeout: a.timeout,
-            },
-        )?
-    } else {
-        compare::check_arg(&a.a)?;
-        compare::check_arg(&a.b)?;
-        (compare::resolve(&a.a, &dir)?, compare::resolve(&a.b, &dir)?)
-    };
-    let c = compare::compare(
-        &sa,
-        &sb,
-        &compare::Options {
-            resamples: a.resamples as usize,
-            seed: a.seed,
-        },
-    );
-    if c.rows.is_empty() {
-        return Err(UsageError(format!(
-            "compare: {} and {} have no benchmark in common",
-            sa.origin, sb.origin
-        ))
-        .into());
-    }
-    let tty = a.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let colour = match a.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => tty,
-    };
-    let text = match a.format {
-        Format::Table => report_table::render(&c, colour),
-        Format::Markdown => report_markdown::render(&c),
-        Format::Json => serde_json::to_string_pretty(&c)? + "\n",
-        Format::Html => report_html::render(&c),
-    };
-    match &a.output {
-        Some(p) => {
-            std::fs::write(p, text)
-                .map_err(|e| UsageError(format!("output: cannot write {}: {e}", p.display())))?;
-            eprintln!("bench: report in {}", p.display());
-        }
-        None => print!("{text}"),
-    }
-    Ok(())
 }
