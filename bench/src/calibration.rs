@@ -26,12 +26,47 @@ pub struct Calibration {
     /// The settings the runs had: a run with other settings does not use this spread.
     pub quick: bool,
     pub repetitions: u32,
+    pub warmup: u32,
     pub rounds: u32,
     /// `started_at` of each run compared.
     pub runs: Vec<String>,
-    /// Benchmark → spread as a fraction (0.07 is 7 %): over every pair of runs, the
-    /// farthest bound of the 95 % interval of their ratio, away from 1.
+    /// Benchmark → spread as a fraction (0.07 is 7 %): for each pair of runs, the bound
+    /// of the 95 % interval of their ratio farthest from 1; the mean over the pairs.
     pub spread: BTreeMap<String, f64>,
+}
+
+/// What a calibration must share with a run to describe it.
+#[derive(Debug, PartialEq)]
+struct Settings<'a> {
+    host: &'a str,
+    suite: &'a str,
+    quick: bool,
+    repetitions: u32,
+    warmup: u32,
+    rounds: u32,
+}
+
+impl<'a> Settings<'a> {
+    fn of(r: &'a Results) -> Self {
+        Settings {
+            host: &r.host.hostname,
+            suite: &r.suite.version,
+            quick: r.settings.quick,
+            repetitions: r.settings.repetitions,
+            warmup: r.settings.warmup,
+            rounds: r.sampling.rounds,
+        }
+    }
+}
+
+impl std::fmt::Display for Settings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "host {}, suite {}, quick {}, {} rounds × ({} warm-up + {} repetitions)",
+            self.host, self.suite, self.quick, self.rounds, self.warmup, self.repetitions
+        )
+    }
 }
 
 /// What a results document carries of the calibration it found.
@@ -68,10 +103,12 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
     if runs.len() < 2 {
         return Err("calibrate: needs two runs or more to compare".into());
     }
-    let mut spread: BTreeMap<String, f64> = BTreeMap::new();
+    // per benchmark, each pair's far bound; the spread is their mean, so that more runs
+    // estimate it better instead of only ever widening it
+    let mut bounds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (i, a) in runs.iter().enumerate() {
         for b in &runs[i + 1..] {
-            let use_rounds = a.sampling.rounds > 1 && b.sampling.rounds > 1;
+            let use_rounds = super::compare::rounds_compared(a, b);
             for ba in &a.benchmarks {
                 let Some(bb) = b.benchmark(&ba.name) else {
                     continue;
@@ -82,11 +119,14 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
                 );
                 let (lo, hi) = stats::bootstrap_ratio_ci(&sa, &sb, o.resamples, o.seed, 0.95);
                 let far = hi.ln().max(-lo.ln()).max(0.0).exp() - 1.0;
-                let s = spread.entry(ba.name.clone()).or_insert(0.0);
-                *s = s.max(far);
+                bounds.entry(ba.name.clone()).or_default().push(far);
             }
         }
     }
+    let spread = bounds
+        .into_iter()
+        .map(|(name, b)| (name, stats::mean(&b)))
+        .collect();
     Ok(Calibration {
         schema: CALIBRATION_SCHEMA.into(),
         hostname: first.host.hostname.clone(),
@@ -95,6 +135,7 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
         suite_version: first.suite.version.clone(),
         quick: first.settings.quick,
         repetitions: first.settings.repetitions,
+        warmup: first.settings.warmup,
         rounds: first.sampling.rounds,
         runs: runs.iter().map(|r| r.started_at.clone()).collect(),
         spread,
@@ -102,8 +143,29 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
 }
 
 impl Calibration {
-    pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            host: &self.hostname,
+            suite: &self.suite_version,
+            quick: self.quick,
+            repetitions: self.repetitions,
+            warmup: self.warmup,
+            rounds: self.rounds,
+        }
+    }
+
+    /// Store it for its host. The spreads of benchmarks this calibration did not run are
+    /// kept from the host's earlier one with the same settings (a `-b` subset does not
+    /// erase the rest).
+    pub fn save(&mut self, dir: &Path) -> std::io::Result<PathBuf> {
         let path = file_for(dir, &self.goarch, &self.hostname);
+        if let Ok(old) = Calibration::read(&path)
+            && old.settings() == self.settings()
+        {
+            for (name, s) in old.spread {
+                self.spread.entry(name).or_insert(s);
+            }
+        }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -130,27 +192,9 @@ impl Calibration {
 
     /// Why this calibration does not describe a run with these results' settings, if so.
     pub fn mismatch(&self, r: &Results) -> Option<String> {
-        let want = (
-            &r.host.hostname,
-            &r.suite.version,
-            r.settings.quick,
-            r.settings.repetitions,
-            r.sampling.rounds,
-        );
-        let have = (
-            &self.hostname,
-            &self.suite_version,
-            self.quick,
-            self.repetitions,
-            self.rounds,
-        );
-        (want != have).then(|| {
-            format!(
-                "made for host {}, suite {}, quick {}, {} repetitions × {} rounds; this run is \
-                 host {}, suite {}, quick {}, {} × {}",
-                have.0, have.1, have.2, have.3, have.4, want.0, want.1, want.2, want.3, want.4
-            )
-        })
+        let want = Settings::of(r);
+        let have = self.settings();
+        (want != have).then(|| format!("made for {have}; this run is {want}"))
     }
 }
 
@@ -204,8 +248,8 @@ pub fn text(c: &Calibration, margin: f64) -> String {
         ));
     }
     out.push_str(&format!(
-        "a difference smaller than the larger of the spread and the margin ({:.0} %) reads \
-         \"equivalent\", never \"faster\" or \"slower\"\n",
+        "compare calls a difference faster or slower only when it is significant and its \
+         whole interval lies beyond the larger of the spread and the margin ({:.0} %)\n",
         margin * 100.0
     ));
     out

@@ -113,6 +113,15 @@ pub struct Options {
     pub margin: f64,
 }
 
+/// Rounds a side needs for its round medians to be the samples: with fewer, Mann–Whitney
+/// cannot reach p < 0.05 (three against three gives 0.1 at best).
+pub const MIN_ROUNDS: u32 = 4;
+
+/// Whether round medians are compared: both sides ran at least [`MIN_ROUNDS`] rounds.
+pub fn rounds_compared(a: &Results, b: &Results) -> bool {
+    a.sampling.rounds >= MIN_ROUNDS && b.sampling.rounds >= MIN_ROUNDS
+}
+
 /// The samples compared for a benchmark: its round medians when `rounds`, else every
 /// repetition.
 pub fn sample_unit(b: &Benchmark, r: &Results, rounds: bool) -> Vec<f64> {
@@ -167,10 +176,14 @@ pub fn compare(a: &Side, b: &Side, o: &Options) -> Comparison {
     }
     side_warnings(a, &mut warnings);
     side_warnings(b, &mut warnings);
-    let rounds = ra.sampling.rounds > 1 && rb.sampling.rounds > 1;
-    if (ra.sampling.rounds > 1) != (rb.sampling.rounds > 1) {
-        warnings
-            .push("only one side ran in rounds: every repetition is compared, as one round".into());
+    let rounds = rounds_compared(ra, rb);
+    let in_rounds = |r: &Results| r.sampling.rounds > 1;
+    if !rounds && (in_rounds(ra) || in_rounds(rb)) {
+        warnings.push(format!(
+            "round medians need {MIN_ROUNDS} rounds or more on both sides ({} has {}, {} has \
+             {}): every repetition is compared",
+            a.label, ra.sampling.rounds, b.label, rb.sampling.rounds
+        ));
     }
     let spread = |s: &Side, name: &str| {
         s.results

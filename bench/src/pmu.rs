@@ -18,10 +18,17 @@ const EVENTS: &[(&str, Hardware)] = &[
     ("branch_misses", Hardware::BRANCH_MISSES),
 ];
 
+/// One set of events for the whole run: each repetition's counts go to its benchmark's
+/// [`Tally`]. One set, not one per benchmark, so that a process the workload forks
+/// (process.spawn) inherits five events whatever else the run selected.
 pub struct Counters {
     open: Vec<(&'static str, Counter)>,
     unavailable: BTreeMap<String, String>,
-    /// Counts over the repetitions measured so far, scaled for multiplexing.
+}
+
+/// A benchmark's counts over the repetitions measured so far, scaled for multiplexing.
+#[derive(Default)]
+pub struct Tally {
     totals: BTreeMap<&'static str, f64>,
     ops: f64,
 }
@@ -49,8 +56,6 @@ impl Counters {
         let mut c = Counters {
             open: Vec::new(),
             unavailable: BTreeMap::new(),
-            totals: BTreeMap::new(),
-            ops: 0.0,
         };
         for (name, kind) in EVENTS {
             match open(*kind, true).or_else(|_| open(*kind, false)) {
@@ -71,18 +76,19 @@ impl Counters {
         }
     }
 
-    /// Stop counting; add this repetition's counts and operations.
-    pub fn stop(&mut self, ops: f64) {
+    /// Stop counting; add this repetition's counts and operations to `tally`. An event
+    /// that fails to read is unavailable from then on, for every benchmark.
+    pub fn stop(&mut self, tally: &mut Tally, ops: f64) {
         for (_, c) in &mut self.open {
             let _ = c.disable();
         }
-        self.ops += ops;
+        tally.ops += ops;
         let mut failed = Vec::new();
         for (name, c) in &mut self.open {
             match c.read_count_and_time() {
                 Ok(ct) if ct.time_running > 0 => {
                     let scale = ct.time_enabled as f64 / ct.time_running as f64;
-                    *self.totals.entry(name).or_default() += ct.count as f64 * scale;
+                    *tally.totals.entry(name).or_default() += ct.count as f64 * scale;
                 }
                 Ok(_) => failed.push((
                     *name,
@@ -93,25 +99,31 @@ impl Counters {
         }
         for (name, why) in failed {
             self.open.retain(|(n, _)| *n != name);
-            self.totals.remove(name);
             self.unavailable.insert(name.into(), why);
         }
     }
 
-    pub fn summary(&self) -> Pmu {
-        let per_op: BTreeMap<String, f64> = if self.ops > 0.0 {
-            self.totals
+    /// A benchmark's counters per operation; events that failed at any point are left
+    /// out (unavailable, with the reason), never partial.
+    pub fn summary(&self, tally: &Tally) -> Pmu {
+        let totals: BTreeMap<&str, f64> = tally
+            .totals
+            .iter()
+            .filter(|(k, _)| !self.unavailable.contains_key(**k))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let per_op: BTreeMap<String, f64> = if tally.ops > 0.0 {
+            totals
                 .iter()
-                .map(|(k, v)| ((*k).to_string(), v / self.ops))
+                .map(|(k, v)| ((*k).to_string(), v / tally.ops))
                 .collect()
         } else {
             BTreeMap::new()
         };
-        let get = |k: &str| self.totals.get(k).copied().filter(|v| *v > 0.0);
+        let get = |k: &str| totals.get(k).copied().filter(|v| *v > 0.0);
         Pmu {
             ipc: get("instructions").zip(get("cycles")).map(|(i, c)| i / c),
-            cache_mpki: self
-                .totals
+            cache_mpki: totals
                 .get("cache_misses")
                 .copied()
                 .zip(get("instructions"))

@@ -50,7 +50,8 @@ fn forest(c: &Comparison) -> String {
     let h = 40.0 + row_h * c.rows.len() as f64;
     let (lo, hi) = log_bounds(c.rows.iter().flat_map(|r| {
         let (a, b) = speedup_ci(r);
-        [a, b, r.speedup]
+        let w = r.band.width;
+        [a, b, r.speedup, 1.0 / (1.0 + w), 1.0 + w]
     }));
     let x = |v: f64| label_w + (v.log2() - lo.log2()) / (hi.log2() - lo.log2()) * plot_w;
     let mut s = format!(
@@ -332,7 +333,8 @@ th{{cursor:pointer;background:#f5f5f5}}td.n{{text-align:right;font-variant-numer
     s.push_str("</tbody></table>");
     let _ = write!(
         s,
-        "<h2>Every repetition</h2><p><span style=\"color:{BLUE}\">●</span> {a} &nbsp; <span style=\"color:{ORANGE}\">●</span> {b}; bars are medians.</p><div class=\"grid\">"
+        "<h2>Every repetition</h2><p><span style=\"color:{BLUE}\">●</span> {a} &nbsp; <span style=\"color:{ORANGE}\">●</span> {b}: every repetition; bars: the medians compared ({}).</p><div class=\"grid\">",
+        esc(c.sample_unit)
     );
     for r in &c.rows {
         s.push_str(&strip(r, &c.a.label, &c.b.label));

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
-use super::pmu::Counters;
+use super::pmu::{Counters, Tally};
 use super::schema::{Benchmark, INTERLEAVED, Results, SCHEMA, Sampling, Settings, Suite};
 use super::suite::{Ctx, Def, Rep, RunOnce, SUITE_VERSION};
 
@@ -114,9 +114,15 @@ impl Bar {
         (Bar(bar), plain)
     }
 
-    fn step(&self, msg: &'static str) {
+    /// The benchmark about to run.
+    fn at(&self, msg: &'static str) {
         if let Some(b) = &self.0 {
             b.set_message(msg);
+        }
+    }
+
+    fn inc(&self) {
+        if let Some(b) = &self.0 {
             b.inc(1);
         }
     }
@@ -140,7 +146,8 @@ fn prepare(def: &Def, ctx: &Ctx) -> anyhow::Result<(RunOnce, Params)> {
 }
 
 /// The workloads of a round: the resident ones prepared once for it, the others (large
-/// buffers) prepared for each repetition and dropped after it.
+/// buffers) prepared for each repetition and dropped after it. Each workload's parameters
+/// are kept from its first preparation.
 struct Round<'a> {
     defs: &'a [&'static Def],
     ctx: &'a Ctx,
@@ -151,15 +158,17 @@ impl<'a> Round<'a> {
     fn new(
         defs: &'a [&'static Def],
         ctx: &'a Ctx,
-        params: &mut Vec<Params>,
+        params: &mut [Option<Params>],
     ) -> anyhow::Result<Self> {
         let mut resident = Vec::new();
-        for def in defs {
-            let (once, p) = prepare(def, ctx)?;
-            if params.len() < defs.len() {
-                params.push(p);
+        for (def, slot) in defs.iter().zip(params.iter_mut()) {
+            if !def.resident {
+                resident.push(None);
+                continue;
             }
-            resident.push(def.resident.then_some(once));
+            let (once, p) = prepare(def, ctx)?;
+            slot.get_or_insert(p);
+            resident.push(Some(once));
         }
         Ok(Round {
             defs,
@@ -170,11 +179,13 @@ impl<'a> Round<'a> {
 
     /// A fresh instance of benchmark `i` when it is not resident: prepared before its
     /// counters start, so that they count the repetition alone.
-    fn fresh(&self, i: usize) -> anyhow::Result<Option<RunOnce>> {
-        match self.resident[i] {
-            Some(_) => Ok(None),
-            None => prepare(self.defs[i], self.ctx).map(|(once, _)| Some(once)),
+    fn fresh(&self, i: usize, params: &mut Option<Params>) -> anyhow::Result<Option<RunOnce>> {
+        if self.resident[i].is_some() {
+            return Ok(None);
         }
+        let (once, p) = prepare(self.defs[i], self.ctx)?;
+        params.get_or_insert(p);
+        Ok(Some(once))
     }
 
     /// Run benchmark `i` once: the fresh instance, or else its resident one.
@@ -203,10 +214,15 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let passes = schedule(defs.len(), o.rounds, o.warmup, o.repetitions, o.order_seed);
     let (bar, plain) = Bar::new(progress, (passes.len() * defs.len()) as u64);
+    anyhow::ensure!(
+        o.rounds >= 1 && o.repetitions >= 1,
+        "a run has at least one round and one repetition"
+    );
     // Counters before any workload is prepared, so that the threads each starts inherit
-    // them; each set counts only while its benchmark's repetition runs.
-    let mut pmu: Vec<Counters> = defs.iter().map(|_| Counters::open()).collect();
-    let mut params: Vec<Params> = Vec::new();
+    // them; they count only while a repetition runs, into its benchmark's tally.
+    let mut pmu = Counters::open();
+    let mut tallies: Vec<Tally> = defs.iter().map(|_| Tally::default()).collect();
+    let mut params: Vec<Option<Params>> = vec![None; defs.len()];
     let mut samples: Vec<Vec<Vec<f64>>> = defs
         .iter()
         .map(|d| vec![Vec::new(); d.metrics.len()])
@@ -227,7 +243,8 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
         };
         for &i in order {
             let def = defs[i];
-            let mut fresh = workloads.fresh(i)?;
+            bar.at(def.name);
+            let mut fresh = workloads.fresh(i, &mut params[i])?;
             match rep {
                 None => {
                     workloads
@@ -235,27 +252,27 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
                         .with_context(|| format!("{}: warm-up", def.name))?;
                 }
                 Some(_) => {
-                    pmu[i].start();
+                    pmu.start();
                     let out = match workloads.run(i, &mut fresh) {
                         Ok(out) => out,
                         Err(e) => {
-                            pmu[i].stop(0.0);
+                            pmu.stop(&mut tallies[i], 0.0);
                             return Err(e.context(format!("{}: repetition", def.name)));
                         }
                     };
-                    pmu[i].stop(out.ops);
+                    pmu.stop(&mut tallies[i], out.ops);
                     for (s, v) in samples[i].iter_mut().zip(out.values) {
                         s.push(v);
                     }
                 }
             }
-            bar.step(def.name);
+            bar.inc();
         }
     }
     drop(round);
     let mut benchmarks = Vec::new();
     for (i, def) in defs.iter().enumerate() {
-        let summary = pmu[i].summary();
+        let summary = pmu.summary(&tallies[i]);
         for (m, s) in def.metrics.iter().zip(std::mem::take(&mut samples[i])) {
             let b = Benchmark {
                 name: m.name.into(),
@@ -264,7 +281,7 @@ pub fn run(defs: &[&'static Def], o: &Options, progress: Progress) -> anyhow::Re
                 unit: m.unit.into(),
                 higher_is_better: m.higher_is_better,
                 description: def.description.into(),
-                params: params[i].clone(),
+                params: params[i].clone().unwrap_or_default(),
                 samples: s,
                 pmu: summary.clone(),
             };

@@ -187,8 +187,13 @@ impl Results {
                 msg: format!("not JSON: {e}"),
             })?;
         match value.get("schema").and_then(|s| s.as_str()) {
-            Some(SCHEMA) => {}
-            Some(SCHEMA_V1) if value.get("sampling").is_none() => {}
+            Some(SCHEMA) if value.get("sampling").is_none() => {
+                return Err(SchemaError::Read {
+                    path: origin.into(),
+                    msg: "sampling: missing".into(),
+                });
+            }
+            Some(SCHEMA) | Some(SCHEMA_V1) => {}
             Some(other) => {
                 return Err(SchemaError::Read {
                     path: origin.into(),
@@ -202,10 +207,21 @@ impl Results {
                 });
             }
         }
-        let r: Results = serde_path(value).map_err(|msg| SchemaError::Read {
+        let mut r: Results = serde_path(value).map_err(|msg| SchemaError::Read {
             path: origin.into(),
             msg,
         })?;
+        // a v1 document is a v2 one of a sequential run without calibration (the defaults):
+        // read, it is v2, and so it is served and written again
+        if r.schema == SCHEMA_V1 {
+            if r.sampling != Sampling::default() || r.calibration.is_some() {
+                return Err(SchemaError::Read {
+                    path: origin.into(),
+                    msg: format!("schema: {SCHEMA_V1} has no sampling or calibration"),
+                });
+            }
+            r.schema = SCHEMA.into();
+        }
         if r.sampling.rounds == 0 {
             return Err(SchemaError::Read {
                 path: origin.into(),

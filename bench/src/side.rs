@@ -78,8 +78,9 @@ pub fn side(results: Results, origin: String) -> Side {
 }
 
 /// Labels that tell the sides apart: the architecture, with the host name when both
-/// sides have the same architecture, and the run's time of day when the host is the same
-/// too, or A and B when even that is ("amd64 vs amd64" tells the reader nothing).
+/// sides have the same architecture, and the run's time (of day, on the same day) when
+/// the host is the same too, or A and B when even that is ("amd64 vs amd64" tells the
+/// reader nothing).
 pub fn distinguish(a: &mut Side, b: &mut Side) {
     let (ha, hb) = (&a.results.host, &b.results.host);
     if ha.goarch != hb.goarch {
@@ -87,16 +88,20 @@ pub fn distinguish(a: &mut Side, b: &mut Side) {
     }
     let same_host = ha.hostname == hb.hostname;
     let same_second = a.results.started_at == b.results.started_at;
+    let day = |s: &Side| s.results.started_at.get(..10).map(str::to_string);
+    let same_day = day(a) == day(b);
     for (s, which) in [(a, "A"), (b, "B")] {
         let h = &s.results.host;
         s.label = format!("{}@{}", h.goarch, h.hostname);
         if same_host && same_second {
             s.label.push_str(&format!(" {which}"));
-        } else if same_host {
+        } else if same_host && same_day {
             // RFC 3339: the time of day is characters 11..19
             let r = &s.results;
             let time = r.started_at.get(11..19).unwrap_or(&r.started_at);
             s.label.push_str(&format!(" {time}"));
+        } else if same_host {
+            s.label.push_str(&format!(" {}", s.results.started_at));
         }
     }
 }

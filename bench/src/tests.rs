@@ -97,7 +97,7 @@ fn comparison_rows_verdicts_summary_and_warnings() {
     let g = row("syscall.getppid");
     // lower is better and arm64 takes 7 % longer, p from scipy (reference.py); but the
     // interval of the speed-up, [0.917, 0.955], reaches into the ±5 % band (from 0.952):
-    // inconclusive. A 4 % margin makes it a difference (the band_* tests).
+    // inconclusive. A 4 % margin would make it a difference (1/1.04 = 0.962 > 0.955).
     assert_eq!(g.verdict, Verdict::Inconclusive);
     assert!((g.speedup_ci95[1] - 0.9549902152641878).abs() < 1e-12);
     assert!((g.p_value - 0.0005736335109885613).abs() < 1e-12);

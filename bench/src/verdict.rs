@@ -2,7 +2,7 @@
 //! its whole interval has to lie outside the equivalence band, the run-to-run noise the
 //! machine makes anyway. An interval inside the band is equivalence; anything else is
 //! inconclusive. The band is symmetric in ratio (1/(1+m) to 1+m), so swapping A and B
-//! mirrors every verdict.
+//! mirrors every verdict (up to the bootstrap's resampling of the interval).
 use serde::Serialize;
 
 /// The band without a calibration: ±5 %.

@@ -32,37 +32,14 @@ pub fn ping(ctx: &Ctx) -> Prepared {
         .build()
         .context("HTTP client")?;
     let url = format!("http://{addr}/ping");
+    // Open the pool's connections before the measurement (the runner prepares this
+    // workload afresh for each repetition): a tenth of the requests, at full concurrency.
+    rt.block_on(drive(&client, &url, requests / 10))
+        .context("warming up the HTTP benchmark")?;
     ok(
         move || {
-            let left = Arc::new(AtomicUsize::new(requests));
             let t = Instant::now();
-            let mut lat: Vec<f64> = rt.block_on(async {
-                let mut tasks = Vec::with_capacity(CONCURRENCY);
-                for _ in 0..CONCURRENCY {
-                    let (client, url, left) = (client.clone(), url.clone(), Arc::clone(&left));
-                    tasks.push(tokio::spawn(async move {
-                        let mut mine = Vec::new();
-                        while left
-                            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                                n.checked_sub(1)
-                            })
-                            .is_ok()
-                        {
-                            let t = Instant::now();
-                            let r = client.get(&url).send().await?;
-                            anyhow::ensure!(r.status() == 200, "GET /ping: {}", r.status());
-                            anyhow::ensure!(r.bytes().await? == "pong", "GET /ping: wrong body");
-                            mine.push(t.elapsed().as_secs_f64() * 1e6);
-                        }
-                        anyhow::Ok(mine)
-                    }));
-                }
-                let mut all = Vec::with_capacity(requests);
-                for task in tasks {
-                    all.extend(task.await??);
-                }
-                anyhow::Ok(all)
-            })?;
+            let mut lat = rt.block_on(drive(&client, &url, requests))?;
             let secs = t.elapsed().as_secs_f64();
             lat.sort_by(f64::total_cmp);
             let pct = |q: f64| super::stats::quantile(&lat, q);
@@ -77,4 +54,33 @@ pub fn ping(ctx: &Ctx) -> Prepared {
             ("keep_alive", json!(true)),
         ],
     )
+}
+
+/// `requests` GETs of `url` from CONCURRENCY tasks sharing one client; each one's latency
+/// in microseconds.
+async fn drive(client: &reqwest::Client, url: &str, requests: usize) -> anyhow::Result<Vec<f64>> {
+    let left = Arc::new(AtomicUsize::new(requests));
+    let mut tasks = Vec::with_capacity(CONCURRENCY);
+    for _ in 0..CONCURRENCY {
+        let (client, url, left) = (client.clone(), url.to_string(), Arc::clone(&left));
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                let t = Instant::now();
+                let r = client.get(&url).send().await?;
+                anyhow::ensure!(r.status() == 200, "GET /ping: {}", r.status());
+                anyhow::ensure!(r.bytes().await? == "pong", "GET /ping: wrong body");
+                mine.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            anyhow::Ok(mine)
+        }));
+    }
+    let mut all = Vec::with_capacity(requests);
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(all)
 }

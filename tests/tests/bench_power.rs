@@ -2,8 +2,8 @@
 //! under a CPU quota of half a CPU, and one side with the agent tracing every syscall,
 //! each compared with an unhindered run of the same build on this machine. (The A/A side
 //! of honesty, on fixed samples, is in bench/src/honesty_test.rs; the A/A experiment on
-//! whole runs is a benchmark, reported in docs/bench.md.) One test, so that nothing else
-//! in this binary runs beside the tracing agent or inside the quota.
+//! whole default runs is a benchmark, its figures in docs/bench.md.) One test, so that
+//! nothing else in this binary runs beside the tracing agent or inside the quota.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -155,16 +155,18 @@ fn known_differences_are_found_in_the_right_direction() {
             "{name}: speed-up {s}, not about 0.5: {r}"
         );
     }
-    // the agent tracing every syscall: getppid slower, the busy loop (no syscalls) not
+    // the agent tracing every syscall: getppid slower, and by far more than the busy
+    // loop, which makes no syscalls (two separate runs: that one's own verdict is the
+    // machine's run-to-run noise, which the A/A experiment measures, not this test)
     let c = compare(&free, &traced);
     let g = row(&c, "syscall.getppid");
     assert_eq!(g["verdict"], "slower", "getppid traced: {g}");
     let int = row(&c, "compute.int");
-    assert_ne!(
-        int["verdict"], "slower",
-        "compute.int makes no syscalls: {int}"
+    let (sg, si) = (
+        g["speedup"].as_f64().unwrap(),
+        int["speedup"].as_f64().unwrap(),
     );
-    assert_ne!(int["verdict"], "faster", "{int}");
+    assert!(sg < 0.8 * si, "getppid ×{sg} against compute.int ×{si}");
     eprintln!(
         "half a CPU: compute.int ×{:.3}; traced: getppid ×{:.3} (speed-ups)",
         row(&compare(&free, &halved), "compute.int")["speedup"],

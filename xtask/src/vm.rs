@@ -209,12 +209,44 @@ pub fn boot(p: &Prepared, which: Boot, echo: Echo) -> anyhow::Result<bool> {
     let ok = !timed_out && failed == 0 && passed > 0 && table.is_ok();
     if !ok && echo == Echo::Quiet {
         let lines: Vec<&str> = console.lines().collect();
+        // the failures first: CI shows only the end of the output, and a failed test
+        // binary's report is usually long before the console's end
+        let failures = failure_lines(&lines);
+        if !failures.is_empty() {
+            eprintln!("vm-test {name}: what failed:");
+            for l in failures {
+                eprintln!("  ! {l}");
+            }
+        }
         eprintln!("vm-test {name}: the console's last 80 lines:");
         for l in &lines[lines.len().saturating_sub(80)..] {
             eprintln!("  | {l}");
         }
     }
     Ok(ok)
+}
+
+/// The lines that say what failed: failing tests, panics with the next 6 lines (the
+/// assertion's values), test binaries that ended badly; at most 120 lines.
+fn failure_lines<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut context = 0;
+    for l in lines {
+        let t = l.trim();
+        let hit = t.ends_with("... FAILED")
+            || t.contains("panicked at")
+            || t.starts_with("test result: FAILED")
+            || (t.starts_with("=== end ") && !t.ends_with("rc=0"));
+        if hit {
+            context = if t.contains("panicked at") { 6 } else { 0 };
+            out.push(*l);
+        } else if context > 0 {
+            context -= 1;
+            out.push(*l);
+        }
+    }
+    out.truncate(120);
+    out
 }
 
 /// How many of the built test executables (named `<test>-<hash>`) a boot that runs `only`
@@ -288,5 +320,28 @@ mod tests {
         assert_eq!(super::tally(console, 3), (8, 3));
         // a binary that never ended (kernel panic) counts as failed
         assert_eq!(super::tally(console, 4), (8, 4));
+    }
+
+    #[test]
+    fn failures_are_picked_out_of_the_console() {
+        let console = "test a ... ok\ntest b ... FAILED\nnoise\n\
+                       thread 'b' panicked at tests/x.rs:1:2:\nleft: 1\nright: 2\nx\ny\nz\nw\nafter\n\
+                       test result: FAILED. 1 passed; 1 failed\n=== end /tests/x-1 rc=101\n=== end /tests/y-2 rc=0\n";
+        let lines: Vec<&str> = console.lines().collect();
+        assert_eq!(
+            super::failure_lines(&lines),
+            [
+                "test b ... FAILED",
+                "thread 'b' panicked at tests/x.rs:1:2:",
+                "left: 1",
+                "right: 2",
+                "x",
+                "y",
+                "z",
+                "w",
+                "test result: FAILED. 1 passed; 1 failed",
+                "=== end /tests/x-1 rc=101",
+            ]
+        );
     }
 }

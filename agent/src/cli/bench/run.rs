@@ -38,11 +38,7 @@ fn plan(
 }
 
 /// One run, carrying this host's calibration when there is one for its settings.
-fn run_once(
-    defs: &[&'static Def],
-    opts: &runner::Options,
-    dir: &Path,
-) -> anyhow::Result<Results> {
+fn run_once(defs: &[&'static Def], opts: &runner::Options, dir: &Path) -> anyhow::Result<Results> {
     let mut results = runner::run(defs, opts, runner::Progress::Auto)?;
     results.calibration = calibration::find(dir, &results);
     if let Some(c) = &results.calibration {
@@ -89,7 +85,7 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
         seed: 0x5EED,
         margin: a.margin,
     };
-    let c: Calibration = calibration::measure(&runs, &o, made_at).map_err(UsageError)?;
+    let mut c: Calibration = calibration::measure(&runs, &o, made_at).map_err(UsageError)?;
     let path = c
         .save(&dir)
         .map_err(|e| UsageError(format!("results-dir: cannot write {}: {e}", dir.display())))?;
