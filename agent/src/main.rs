@@ -9,6 +9,10 @@ fn main() -> ExitCode {
     if std::env::var_os(bench::workloads_os::NOOP_ENV).is_some() {
         return ExitCode::SUCCESS;
     }
+    // process.spawn's spawner: the forks, timed from a process of the agent's start size.
+    if let Some(n) = std::env::var_os(bench::workloads_os::SPAWNER_ENV) {
+        return ExitCode::from(bench::workloads_os::spawner_main(&n.to_string_lossy()));
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -1,6 +1,7 @@
 //! `agent bench calibrate`: the machine's run-to-run spread. Whole runs of the suite made
-//! one after another on one machine are compared with each other (A/A); the largest
-//! difference their intervals cannot rule out is the benchmark's spread here. It is
+//! one after another on one machine are compared with each other (A/A); how far their
+//! medians lie apart is the benchmark's spread here: the drift between runs that the
+//! repetitions inside one run do not show (their own noise is in each interval already). It is
 //! stored per host in the results directory (`calibration/<goarch>-<host>.json`); `agent
 //! bench run` carries it in its document, and compare widens its band to it.
 use std::collections::BTreeMap;
@@ -30,9 +31,14 @@ pub struct Calibration {
     pub rounds: u32,
     /// `started_at` of each run compared.
     pub runs: Vec<String>,
-    /// Benchmark → spread as a fraction (0.07 is 7 %): for each pair of runs, the bound
-    /// of the 95 % interval of their ratio farthest from 1; the mean over the pairs.
+    /// Benchmark → spread as a fraction (0.07 is 7 %): how far apart two runs' medians
+    /// lie, |ln(ratio)| averaged over the pairs of runs (as a ratio, minus 1).
     pub spread: BTreeMap<String, f64>,
+    /// Benchmark → the smallest difference compare can call here, as a fraction: the
+    /// band (the spread, at least the margin calibrate was given) plus the half-width of
+    /// a pair's interval, averaged over the pairs.
+    #[serde(default)]
+    pub detectable: BTreeMap<String, f64>,
 }
 
 /// What a calibration must share with a run to describe it.
@@ -103,9 +109,9 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
     if runs.len() < 2 {
         return Err("calibrate: needs two runs or more to compare".into());
     }
-    // per benchmark, each pair's far bound; the spread is their mean, so that more runs
-    // estimate it better instead of only ever widening it
-    let mut bounds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // per benchmark and pair of runs: |ln ratio of medians|, and the half-width of the
+    // interval in logs; means over the pairs, so that more runs estimate them better
+    let mut drift: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for (i, a) in runs.iter().enumerate() {
         for b in &runs[i + 1..] {
             let use_rounds = super::compare::rounds_compared(a, b);
@@ -117,16 +123,29 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
                     sample_unit(ba, a, use_rounds),
                     sample_unit(bb, b, use_rounds),
                 );
+                let apart = (stats::median(&sb) / stats::median(&sa)).ln().abs();
                 let (lo, hi) = stats::bootstrap_ratio_ci(&sa, &sb, o.resamples, o.seed, 0.95);
-                let far = hi.ln().max(-lo.ln()).max(0.0).exp() - 1.0;
-                bounds.entry(ba.name.clone()).or_default().push(far);
+                let half = (hi.ln() - lo.ln()) / 2.0;
+                drift
+                    .entry(ba.name.clone())
+                    .or_default()
+                    .push((apart, half));
             }
         }
     }
-    let spread = bounds
-        .into_iter()
-        .map(|(name, b)| (name, stats::mean(&b)))
-        .collect();
+    let mut spread = BTreeMap::new();
+    let mut detectable = BTreeMap::new();
+    for (name, pairs) in drift {
+        let apart: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let half: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        let s = stats::mean(&apart).exp() - 1.0;
+        let band = s.max(o.margin);
+        detectable.insert(
+            name.clone(),
+            ((1.0 + band).ln() + stats::mean(&half)).exp() - 1.0,
+        );
+        spread.insert(name, s);
+    }
     Ok(Calibration {
         schema: CALIBRATION_SCHEMA.into(),
         hostname: first.host.hostname.clone(),
@@ -139,6 +158,7 @@ pub fn measure(runs: &[Results], o: &Options, made_at: String) -> Result<Calibra
         rounds: first.sampling.rounds,
         runs: runs.iter().map(|r| r.started_at.clone()).collect(),
         spread,
+        detectable,
     })
 }
 
@@ -164,6 +184,9 @@ impl Calibration {
         {
             for (name, s) in old.spread {
                 self.spread.entry(name).or_insert(s);
+            }
+            for (name, d) in old.detectable {
+                self.detectable.entry(name).or_insert(d);
             }
         }
         if let Some(parent) = path.parent() {
@@ -236,20 +259,25 @@ pub fn text(c: &Calibration, margin: f64) -> String {
         c.runs.len()
     );
     out.push_str(&format!(
-        "  {:<22} {:>10}  {:>12}\n",
-        "benchmark", "spread", "detectable"
+        "  {:<22} {:>10} {:>8}  {:>12}\n",
+        "benchmark", "spread", "band", "detectable"
     ));
     for (name, s) in &c.spread {
+        let pct = |v: f64| format!("{:.1} %", v * 100.0);
+        let d = c.detectable.get(name).copied().unwrap_or(f64::NAN);
         out.push_str(&format!(
-            "  {:<22} {:>10}  {:>12}\n",
+            "  {:<22} {:>10} {:>8}  {:>12}\n",
             name,
-            format!("{:.1} %", s * 100.0),
-            format!("> {:.1} %", s.max(margin) * 100.0)
+            pct(*s),
+            pct(s.max(margin)),
+            format!("> {}", pct(d))
         ));
     }
     out.push_str(&format!(
-        "compare calls a difference faster or slower only when it is significant and its \
-         whole interval lies beyond the larger of the spread and the margin ({:.0} %)\n",
+        "spread: how far two runs' medians lie apart; band: the larger of it and the margin \
+         ({:.0} %); compare calls a difference only when it is significant and its whole \
+         interval lies beyond the band, so at this machine's noise only differences larger \
+         than `detectable` can be called\n",
         margin * 100.0
     ));
     out

@@ -163,11 +163,14 @@ fn calibration_runs() -> Vec<Results> {
 fn calibration_is_the_mean_a_a_bound_and_widens_the_band() {
     let runs = calibration_runs();
     let mut c = calibration::measure(&runs, &opts(0.05), "2026-12-04T10:03:00Z".into()).unwrap();
-    // pairs: 115/100, 90/100 and 90/115, whose bounds are 15 %, 100/90 and 115/90 away
-    // from 1: the spread is their mean, 17.96 %
+    // pairs 115/100, 90/100 and 90/115: the spread is exp of the mean |ln ratio|, minus
+    // 1 (17.75 %); constant samples make points of the intervals, so `detectable` is the
+    // band itself
     let spread = c.spread["x"];
-    let want = (0.15 + (100.0 / 90.0 - 1.0) + (115.0 / 90.0 - 1.0)) / 3.0;
+    let want =
+        ((1.15f64.ln() + 0.9f64.ln().abs() + (90.0f64 / 115.0).ln().abs()) / 3.0).exp() - 1.0;
     assert!((spread - want).abs() < 1e-12, "{spread} {want}");
+    assert!((c.detectable["x"] - want).abs() < 1e-12);
     assert_eq!(c.runs.len(), 3);
     assert_eq!((c.quick, c.repetitions, c.rounds), (false, 9, 1));
     // stored per host, found again by a run with the same settings, refused with others
@@ -178,6 +181,7 @@ fn calibration_is_the_mean_a_a_bound_and_widens_the_band() {
     // a later calibration of a subset (`-b`) keeps the other benchmarks' spreads
     let mut subset = c.clone();
     subset.spread = std::collections::BTreeMap::from([("y".to_string(), 0.07)]);
+    subset.detectable = subset.spread.clone();
     subset.save(&dir).unwrap();
     let merged = calibration::Calibration::read(&path).unwrap();
     assert_eq!(merged.spread.len(), 2);
@@ -191,7 +195,7 @@ fn calibration_is_the_mean_a_a_bound_and_widens_the_band() {
     assert!(calibration::find(&dir, &other).is_none());
     assert!(c.mismatch(&other).unwrap().contains("quick false"));
     std::fs::remove_dir_all(&dir).unwrap();
-    // 10 % faster is a difference with the ±5 % margin, equivalent within an 18 % spread
+    // 10 % faster is a difference with the ±5 % margin, equivalent within a 17.75 % spread
     let a = [100.0, 100.2, 99.9, 100.1, 99.8, 100.0, 100.3, 99.7, 100.1];
     let b: Vec<f64> = a.iter().map(|v| v * 1.10).collect();
     let (ra, rb) = (one("amd64", "x", true, &a), one("amd64", "x", true, &b));
@@ -206,7 +210,10 @@ fn calibration_is_the_mean_a_a_bound_and_widens_the_band() {
     let c = compare::compare(&sa, &sb, &opts(0.05));
     assert_eq!(c.rows[0].verdict, Verdict::Equivalent);
     assert_eq!(c.rows[0].band.source, "calibration of amd64");
-    assert_eq!(compare::verdict_text(&c.rows[0]), "equivalent within ±18 %");
+    assert_eq!(
+        compare::verdict_text(&c.rows[0]),
+        "equivalent within ±17.8 %"
+    );
     assert!(calibration::measure(&runs[..1], &opts(0.05), String::new()).is_err());
 }
 

@@ -37,11 +37,10 @@ pub struct Def {
     pub op: &'static str,
     pub metrics: &'static [Metric],
     pub prepare: fn(&Ctx) -> Prepared,
-    /// Whether its prepared state stays for the whole round (small, no open sockets).
-    /// Workloads that hold buffers of tens of MiB are prepared afresh for each repetition
-    /// instead, so that an interleaved run holds one of them at a time, as a sequential
-    /// run did, and each repetition gets fresh pages; so is http.ping, whose runtime and
-    /// 400 sockets process.spawn's fork would otherwise copy.
+    /// Whether its prepared state stays for the whole round. Workloads that hold buffers
+    /// of 64 MiB and more (the memory ones: 4× the last-level cache) are prepared afresh
+    /// for each repetition instead, so that an interleaved run holds one of them at a time,
+    /// as a sequential run did, and each repetition gets fresh pages.
     pub resident: bool,
 }
 
@@ -100,9 +99,9 @@ pub const SUITE: &[Def] = &[
     },
     Def {
         name: "process.spawn",
-        version: 1,
+        version: 2,
         category: "kernel",
-        description: "fork + exec of the agent binary (exits at once) + waitpid",
+        description: "fork + exec of the agent binary (exits at once) + waitpid, from a fresh agent process (v2: the parent's size no longer depends on what ran before)",
         op: "spawn",
         metrics: &[metric("process.spawn", "us/op", false)],
         resident: true,
@@ -185,7 +184,7 @@ pub const SUITE: &[Def] = &[
         description: "deflate level 6 (crate flate2, miniz_oxide) of generated text",
         op: "byte",
         metrics: &[metric("compress.deflate", "MB/s", true)],
-        resident: false,
+        resident: true,
         prepare: super::workloads_lib::deflate,
     },
     Def {
@@ -195,7 +194,7 @@ pub const SUITE: &[Def] = &[
         description: "inflate of the same text (crate flate2, miniz_oxide), output bytes",
         op: "byte",
         metrics: &[metric("compress.inflate", "MB/s", true)],
-        resident: false,
+        resident: true,
         prepare: super::workloads_lib::inflate,
     },
     Def {
@@ -210,16 +209,16 @@ pub const SUITE: &[Def] = &[
     },
     Def {
         name: "http.ping",
-        version: 2,
+        version: 1,
         category: "network",
-        description: "HTTP/1.1 GET /ping against an axum server on loopback, keep-alive, concurrency 200 (like `ab -c 200 -k`); server and client fresh for each repetition, their connections opened before it",
+        description: "HTTP/1.1 GET /ping against an axum server on loopback, keep-alive, concurrency 200 (like `ab -c 200 -k`)",
         op: "request",
         metrics: &[
             metric("http.ping", "req/s", true),
             metric("http.ping.p50", "us", false),
             metric("http.ping.p99", "us", false),
         ],
-        resident: false,
+        resident: true,
         prepare: super::workloads_http::ping,
     },
 ];

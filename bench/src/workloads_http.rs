@@ -29,11 +29,13 @@ pub fn ping(ctx: &Ctx) -> Prepared {
     })?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
+        // the connections wait while the other benchmarks of a pass run
+        .pool_idle_timeout(None)
         .build()
         .context("HTTP client")?;
     let url = format!("http://{addr}/ping");
-    // Open the pool's connections before the measurement (the runner prepares this
-    // workload afresh for each repetition): a tenth of the requests, at full concurrency.
+    // Open the pool's connections before the first repetition: a tenth of the requests, at
+    // full concurrency.
     rt.block_on(drive(&client, &url, requests / 10))
         .context("warming up the HTTP benchmark")?;
     ok(

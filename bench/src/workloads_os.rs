@@ -86,54 +86,105 @@ pub fn pipe_pingpong(ctx: &Ctx) -> Prepared {
     )
 }
 
+/// The environment variable that makes `agent` the spawner of process.spawn: it forks and
+/// execs itself (with [`NOOP_ENV`]) that many times and prints microseconds per spawn.
+pub const SPAWNER_ENV: &str = "ARCHSCOPE_BENCH_SPAWNER";
+
+/// Each repetition execs a fresh spawner, which times the forks from a process of the
+/// agent's startup size: a fork's cost grows with the parent's memory, and the bench's
+/// own (after the memory workloads, with the HTTP runtime's threads) depends on what ran
+/// before it.
 pub fn spawn(ctx: &Ctx) -> Prepared {
     let n = if ctx.quick { 20 } else { 200 };
+    let exe = std::env::current_exe().context("the agent's own path")?;
+    ok(
+        move || {
+            let out = std::process::Command::new(&exe)
+                .env(SPAWNER_ENV, n.to_string())
+                .output()
+                .context("starting the spawner")?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            anyhow::ensure!(
+                out.status.success(),
+                "the spawner failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            let us: f64 = text
+                .trim()
+                .parse()
+                .with_context(|| format!("the spawner printed `{}`", text.trim()))?;
+            Ok(Rep {
+                values: vec![us],
+                ops: n as f64,
+            })
+        },
+        &[
+            ("spawns", json!(n)),
+            ("from", json!("a fresh agent process")),
+        ],
+    )
+}
+
+/// The spawner's whole life (`agent` with [`SPAWNER_ENV`]): `n` spawns, microseconds
+/// per spawn on stdout; 0 on success.
+pub fn spawner_main(n: &str) -> u8 {
+    let result = n
+        .parse::<u32>()
+        .map_err(|e| anyhow::anyhow!("{SPAWNER_ENV}={n}: {e}"))
+        .and_then(spawn_loop);
+    match result {
+        Ok(us) => {
+            println!("{us}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            1
+        }
+    }
+}
+
+/// `n` × (fork, exec of the agent, which exits at once, waitpid): microseconds each.
+fn spawn_loop(n: u32) -> anyhow::Result<f64> {
     let exe = std::env::current_exe().context("the agent's own path")?;
     let path = CString::new(exe.as_os_str().as_encoded_bytes())?;
     let argv = [path.clone(), CString::new("bench-noop")?];
     let envp = [CString::new(format!("{NOOP_ENV}=1"))?];
-    ok(
-        move || {
-            let argv_p: Vec<*const libc::c_char> = argv
-                .iter()
-                .map(|a| a.as_ptr())
-                .chain(std::iter::once(std::ptr::null()))
-                .collect();
-            let envp_p: Vec<*const libc::c_char> = envp
-                .iter()
-                .map(|a| a.as_ptr())
-                .chain(std::iter::once(std::ptr::null()))
-                .collect();
-            let t = Instant::now();
-            for _ in 0..n {
-                // SAFETY: the child only calls execve and _exit, which are async-signal-safe;
-                // every pointer was prepared before the fork.
-                let pid = unsafe { libc::fork() };
-                if pid == 0 {
-                    unsafe {
-                        libc::execve(path.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr());
-                        libc::_exit(127);
-                    }
-                }
-                if pid < 0 {
-                    bail!("fork: {}", std::io::Error::last_os_error());
-                }
-                let mut status = 0;
-                // SAFETY: waiting for the child forked above.
-                if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-                    bail!("waitpid: {}", std::io::Error::last_os_error());
-                }
-                if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-                    bail!("the spawned agent failed (status {status:#x})");
-                }
+    let argv_p: Vec<*const libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp_p: Vec<*const libc::c_char> = envp
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let t = Instant::now();
+    for _ in 0..n {
+        // SAFETY: the child only calls execve and _exit, which are async-signal-safe;
+        // every pointer was prepared before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                libc::execve(path.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr());
+                libc::_exit(127);
             }
-            Ok(Rep {
-                values: vec![t.elapsed().as_nanos() as f64 / n as f64 / 1e3],
-                ops: n as f64,
-            })
-        },
-        &[("spawns", json!(n))],
-    )
+        }
+        if pid < 0 {
+            bail!("fork: {}", std::io::Error::last_os_error());
+        }
+        let mut status = 0;
+        // SAFETY: waiting for the child forked above.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+            bail!("waitpid: {}", std::io::Error::last_os_error());
+        }
+        if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+            bail!("the spawned agent failed (status {status:#x})");
+        }
+    }
+    Ok(t.elapsed().as_nanos() as f64 / f64::from(n) / 1e3)
 }
 
 pub fn tcp_loopback(ctx: &Ctx) -> Prepared {

@@ -66,8 +66,14 @@ fn calibration_is_stored_carried_and_widens_the_band() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.is_file())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
+    // the A/A runs themselves, for a look at what made the spread
+    let kept = std::fs::read_dir(dir.join("calibration/runs"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 2);
     let cal: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     assert_eq!(cal["schema"], "archscope.bench.calibration/v1");
     assert_eq!(cal["runs"].as_array().unwrap().len(), 2);

@@ -109,6 +109,10 @@ pub struct CalibrateArgs {
     /// The margin the detectable differences are printed against, in percent
     #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = margin)]
     pub margin: f64,
+    /// Compare the results documents in DIR (e.g. an earlier calibration's
+    /// `calibration/runs`) instead of running the suite
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

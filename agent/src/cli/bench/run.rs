@@ -66,18 +66,26 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
 }
 
 /// Runs the suite `--runs` times, one after another, and compares every pair (A/A): the
-/// spread is what the machine makes of no difference at all. The runs are not stored as
-/// results (they would stand for the host's latest run); the calibration names them.
+/// spread is what the machine makes of no difference at all. The runs are kept in
+/// `calibration/runs/`, not with the results (they would stand for the host's latest run).
 pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
     let (defs, mut opts, dir) = plan(&a.suite, None)?;
     let mut runs = Vec::new();
-    for i in 0..a.runs {
+    if let Some(from) = &a.from {
+        runs = kept_runs(from)?;
+    }
+    for i in (0..a.runs).filter(|_| a.from.is_none()) {
         if i > 0 {
             std::thread::sleep(a.between);
         }
         eprintln!("bench calibrate: run {}/{}", i + 1, a.runs);
         opts.order_seed = runner::clock_seed();
-        runs.push(runner::run(&defs, &opts, runner::Progress::Auto)?);
+        let r = runner::run(&defs, &opts, runner::Progress::Auto)?;
+        let kept = dir.join("calibration/runs");
+        r.save(&kept).map_err(|e| {
+            UsageError(format!("results-dir: cannot write {}: {e}", kept.display()))
+        })?;
+        runs.push(r);
     }
     let made_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let o = compare::Options {
@@ -92,4 +100,27 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
     print!("{}", calibration::text(&c, a.margin));
     eprintln!("bench: calibration in {}", path.display());
     Ok(())
+}
+
+/// Every results document in `dir`, oldest first (`calibrate --from`).
+fn kept_runs(dir: &Path) -> anyhow::Result<Vec<Results>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| UsageError(format!("from: {}: {e}", dir.display())))?;
+    let mut runs = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            runs.push(Results::read(&p).map_err(|e| UsageError(format!("from: {e}")))?);
+        }
+    }
+    runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    if runs.len() < 2 {
+        return Err(UsageError(format!(
+            "from: {} holds {} results documents; a calibration compares two or more",
+            dir.display(),
+            runs.len()
+        ))
+        .into());
+    }
+    Ok(runs)
 }
