@@ -120,19 +120,25 @@ impl Cgroup {
     /// Make `cmd`'s process start in this cgroup (it moves itself between fork and exec),
     /// so that no other process's calls mix with its own.
     pub fn enter_on_exec(&self, cmd: &mut Command) {
-        let procs = std::ffi::CString::new(self.procs()).unwrap();
-        // SAFETY: only async-signal-safe calls between fork and exec; "0" moves the writer.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(cmd, move || {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(fd);
-                Ok(())
-            })
-        };
+        enter_on_exec(Path::new(&self.procs()), cmd);
     }
+}
+
+/// Make `cmd`'s process start in the cgroup (v2, or a v1 hierarchy's) whose
+/// `cgroup.procs` is `procs`: it moves itself between fork and exec.
+pub fn enter_on_exec(procs: &Path, cmd: &mut Command) {
+    let procs = std::ffi::CString::new(procs.display().to_string()).unwrap();
+    // SAFETY: only async-signal-safe calls between fork and exec; "0" moves the writer.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+            Ok(())
+        })
+    };
 }
 
 impl Drop for Cgroup {

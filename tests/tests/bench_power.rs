@@ -51,19 +51,7 @@ impl HalfCpu {
     }
 
     fn enter_on_exec(&self, cmd: &mut Command) {
-        let procs =
-            std::ffi::CString::new(self.dir.join("cgroup.procs").display().to_string()).unwrap();
-        // SAFETY: only async-signal-safe calls between fork and exec; "0" moves the writer.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(cmd, move || {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(fd);
-                Ok(())
-            })
-        };
+        archscope_tests::enter_on_exec(&self.dir.join("cgroup.procs"), cmd);
     }
 }
 
