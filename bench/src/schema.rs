@@ -290,9 +290,18 @@ impl Results {
     }
 
     /// Write into `dir` (created if needed); returns the file.
+    /// Two runs that start in the same second (quick ones, one after the other) get
+    /// `-2`, `-3`… rather than one replacing the other.
     pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join(self.file_name());
+        let name = self.file_name();
+        let stem = name.trim_end_matches(".json");
+        let mut path = dir.join(&name);
+        let mut n = 1;
+        while path.exists() {
+            n += 1;
+            path = dir.join(format!("{stem}-{n}.json"));
+        }
         let tmp = path.with_extension("json.tmp");
         std::fs::write(
             &tmp,

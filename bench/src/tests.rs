@@ -22,6 +22,13 @@ fn results_round_trip_through_json() {
         path.file_name().unwrap(),
         "amd64-amd64-node-2026-11-22T04_00_00Z.json"
     );
+    // a second run in the same second keeps the first
+    let second = a.results.save(&dir).unwrap();
+    assert_eq!(
+        second.file_name().unwrap(),
+        "amd64-amd64-node-2026-11-22T04_00_00Z-2.json"
+    );
+    assert!(path.exists());
     let (_, found) = crate::schema::latest_in(&dir, Some("amd64"))
         .unwrap()
         .unwrap();
