@@ -57,7 +57,7 @@ pub struct SuiteArgs {
     /// Unmeasured repetitions of each benchmark at the start of each round
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub warmup: u32,
-    /// Independent rounds, each with its workloads prepared afresh; with two or more on
+    /// Independent rounds, each with its workloads prepared afresh; with 4 or more on
     /// both sides, compare takes each round's median as one sample
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
