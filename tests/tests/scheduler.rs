@@ -120,10 +120,12 @@ fn each_sleep_is_one_wait_and_switches_match_the_kernel(agent: &Agent) {
         "{voluntary} voluntary and {involuntary} involuntary switches, {waits} waits; \
          switches the kernel ran no program for (any thread): {unseen}"
     );
-    // each sleep, and parking again (rarely one more: the kernel's count is the truth)
+    // each sleep is a voluntary switch, and so is parking again, unless the task was
+    // preempted between setting its sleeping state and calling schedule(): then that
+    // switch is involuntary (seen once in the arm64 5.10 guest: 200 and 1)
     assert!(
-        voluntary > SLEEPS,
-        "the kernel's voluntary switches: {voluntary}"
+        voluntary >= SLEEPS && voluntary + involuntary > SLEEPS,
+        "the kernel's switches: {voluntary} voluntary, {involuntary} involuntary"
     );
     assert_eq!(after[1] - before[1], voluntary, "voluntary switches");
     assert_eq!(after[2] - before[2], involuntary, "involuntary switches");
