@@ -120,11 +120,13 @@ fn each_sleep_is_one_wait_and_switches_match_the_kernel(agent: &Agent) {
         "{voluntary} voluntary and {involuntary} involuntary switches, {waits} waits; \
          switches the kernel ran no program for (any thread): {unseen}"
     );
-    // each sleep is a voluntary switch, and so is parking again, unless the task was
-    // preempted between setting its sleeping state and calling schedule(): then that
-    // switch is involuntary (seen once in the arm64 5.10 guest: 200 and 1)
+    // each sleep blocks: a voluntary switch. Whether parking again (and the wake from
+    // the first park) falls inside the window depends on where the kernel's count stood
+    // when /proc showed the task in sigwait: the guests saw 200 voluntary with 1 or 0
+    // involuntary, and the agent matched the kernel every time. The exact checks are
+    // those against the kernel's own counts, below.
     assert!(
-        voluntary >= SLEEPS && voluntary + involuntary > SLEEPS,
+        voluntary >= SLEEPS,
         "the kernel's switches: {voluntary} voluntary, {involuntary} involuntary"
     );
     assert_eq!(after[1] - before[1], voluntary, "voluntary switches");
