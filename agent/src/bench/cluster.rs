@@ -26,7 +26,7 @@ pub struct ClusterOptions {
 }
 
 /// Base URLs of agent pods on nodes of architecture `goarch`.
-async fn discover(o: &ClusterOptions, goarch: &str) -> anyhow::Result<Vec<String>> {
+pub async fn discover(o: &ClusterOptions, goarch: &str) -> anyhow::Result<Vec<String>> {
     use k8s_openapi::api::core::v1::{Node, Pod};
     use kube::api::{Api, ListParams};
     let client = kube::Client::try_default()

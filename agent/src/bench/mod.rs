@@ -9,6 +9,7 @@ mod overhead_sched;
 #[cfg(test)]
 mod tests;
 mod three_ways;
+pub mod workload;
 
 pub use archscope_bench::{
     calibration, compare, report_html, report_markdown, report_table, runner, schema, stats, suite,

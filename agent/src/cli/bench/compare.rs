@@ -4,6 +4,18 @@ use crate::UsageError;
 use crate::bench::{cluster, compare, report_html, report_markdown, report_table, schema};
 
 pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
+    if a.workload.is_some() {
+        return super::workload::compare(a);
+    }
+    for (set, flag) in [
+        (a.prometheus.is_some(), "--prometheus"),
+        (a.step.is_some(), "--step"),
+        (a.rate_query.is_some(), "--rate-query"),
+    ] {
+        if set {
+            return Err(UsageError(format!("compare: {flag} needs --workload")).into());
+        }
+    }
     let dir = a.results_dir.clone().unwrap_or_else(schema::default_dir);
     let (sa, sb) = if a.cluster {
         let ga = compare::goarch(&a.a).ok_or_else(|| {
@@ -67,7 +79,12 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
         Format::Json => serde_json::to_string_pretty(&c)? + "\n",
         Format::Html => report_html::render(&c),
     };
-    match &a.output {
+    write_report(a.output.as_deref(), &text)
+}
+
+/// The report to `--output`, or stdout.
+pub fn write_report(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match output {
         Some(p) => {
             std::fs::write(p, text)
                 .map_err(|e| UsageError(format!("output: cannot write {}: {e}", p.display())))?;

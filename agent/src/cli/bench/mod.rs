@@ -2,6 +2,7 @@
 //! that fit in a few lines; running (`run.rs`) and comparing (`compare.rs`) have files.
 mod compare;
 mod run;
+mod workload;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -176,6 +177,26 @@ pub struct CompareArgs {
     /// Per-agent timeout (e.g. 30s, 20m)
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Compare a live workload (`<namespace>/<workload>`, as the agents label its pods)
+    /// across the architectures A and B, instead of benchmark results
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub workload: Option<String>,
+    /// With --workload: read the agents' series from this Prometheus server's HTTP API
+    /// (e.g. http://prometheus:9090); without it the agents are read directly
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// With --workload: how far back (Prometheus) or how long to read the agents
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub window: Duration,
+    /// With --workload: the length of one window, one sample per pod [default: a twelfth
+    /// of --window, 5m for 1h]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub step: Option<Duration>,
+    /// With --workload and --prometheus: the workload's request rate per pod, a PromQL
+    /// expression with a `pod` label and `$step` for its range, e.g.
+    /// 'sum by (pod) (rate(http_requests_total{namespace="shop"}[$step]))'
+    #[arg(long, value_name = "PROMQL")]
+    pub rate_query: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

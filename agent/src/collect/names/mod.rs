@@ -130,7 +130,6 @@ impl MetricDef {
 
     /// The name Prometheus shows (counters' samples end in `_total`, histograms' in
     /// `_bucket`, `_sum`, `_count`).
-    #[cfg(test)]
     pub fn prometheus_name(&self) -> String {
         let unit = match self.unit {
             Some(Unit::Seconds) => "_seconds",

@@ -1,0 +1,175 @@
+//! Source: a Prometheus server's HTTP API. Each selection is one `query_range` of the
+//! per-pod sums at the window boundaries (the bare selector: the last sample at or before
+//! each boundary), so increases are exact differences of the agents' counters, not
+//! `increase()`'s extrapolation.
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use super::series::{AgentState, Observed, SELECTIONS, SeriesKey};
+use super::{Window, label_matchers};
+use crate::collect::names;
+
+#[derive(Deserialize)]
+struct Response {
+    status: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    data: Option<Data>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    result: Vec<Matrix>,
+}
+
+#[derive(Deserialize)]
+struct Matrix {
+    metric: BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
+}
+
+struct Client<'a> {
+    http: reqwest::Client,
+    base: &'a str,
+    w: &'a Window,
+}
+
+impl Client<'_> {
+    /// `(labels, [(boundary index, value)])` of every series the query returns.
+    async fn range(
+        &self,
+        query: &str,
+    ) -> anyhow::Result<Vec<(BTreeMap<String, String>, Vec<(usize, f64)>)>> {
+        let step = self.w.step.as_secs_f64();
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/query_range", self.base))
+            .query(&[
+                ("query", query.to_string()),
+                ("start", format!("{:.3}", self.w.start)),
+                ("end", format!("{:.3}", self.w.end())),
+                ("step", format!("{step}")),
+            ])
+            .send()
+            .await
+            .with_context(|| format!("{}: unreachable", self.base))?;
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .with_context(|| format!("{}: reading", self.base))?;
+        let r: Response = serde_json::from_str(&body).with_context(|| {
+            format!(
+                "{}: HTTP {status}: not the query API's answer: {}",
+                self.base,
+                body.trim()
+            )
+        })?;
+        if r.status != "success" {
+            bail!(
+                "{}: query `{query}` failed: {}",
+                self.base,
+                r.error.unwrap_or_else(|| format!("HTTP {status}"))
+            );
+        }
+        let data = r.data.context("no data in the answer")?;
+        Ok(data
+            .result
+            .into_iter()
+            .map(|m| {
+                let points = m
+                    .values
+                    .iter()
+                    .filter_map(|(t, v)| {
+                        let i = ((t - self.w.start) / step).round();
+                        let v = super::series::parse_value(v)?;
+                        (i >= 0.0 && (i as usize) <= self.w.windows).then_some((i as usize, v))
+                    })
+                    .collect();
+                (m.metric, points)
+            })
+            .collect())
+    }
+}
+
+/// The last value a series had among the boundaries.
+fn last(points: &[(usize, f64)]) -> Option<f64> {
+    points.iter().max_by_key(|(i, _)| *i).map(|(_, v)| *v)
+}
+
+pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Result<Observed> {
+    let base = base.trim_end_matches('/');
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let c = Client {
+            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?,
+            base,
+            w,
+        };
+        let mut o = Observed::new(w.times());
+        let info = names::NODE_INFO.prometheus_name();
+        for (m, points) in c.range(&format!("max by (instance, goarch) ({info})")).await? {
+            let instance = m.get("instance").cloned().unwrap_or_default();
+            o.agents.entry(instance.clone()).or_default().goarch = m.get("goarch").cloned().unwrap_or_default();
+            for (i, _) in points {
+                o.set_up(&instance, i);
+            }
+        }
+        if o.up.is_empty() {
+            bail!("{base}: no {info} in the window: does this Prometheus scrape archscope agents?");
+        }
+        for (name, key) in [(names::FEATURE_UP.prometheus_name(), "feature"), (names::PMU_AVAILABLE.prometheus_name(), "event")] {
+            for (m, points) in c.range(&format!("max by (instance, {key}) ({name})")).await? {
+                let (Some(instance), Some(k), Some(v)) = (m.get("instance"), m.get(key), last(&points)) else {
+                    continue;
+                };
+                let s: &mut AgentState = o.agents.entry(instance.clone()).or_default();
+                let map = if key == "feature" { &mut s.features } else { &mut s.pmu_events };
+                map.insert(k.clone(), v > 0.0);
+            }
+        }
+        for (sel_index, sel) in SELECTIONS.iter().enumerate() {
+            let group = sel.group();
+            let by: Vec<&str> = ["instance", "pod"].into_iter().chain(group.iter().copied()).collect();
+            let q = format!(
+                "sum by ({}) ({}{{{}}})",
+                by.join(", "),
+                sel.sample_name(),
+                label_matchers(w, sel.matchers)
+            );
+            for (m, points) in c.range(&q).await? {
+                let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+                let key = SeriesKey {
+                    instance: get("instance"),
+                    pod: get("pod"),
+                    sel: sel_index,
+                    labels: group.iter().map(|k| get(k)).collect(),
+                };
+                if key.pod.is_empty() {
+                    continue;
+                }
+                for (i, v) in points {
+                    o.set(key.clone(), i, v);
+                }
+            }
+        }
+        if let Some(q) = rate_query {
+            let q = q.replace("$step", &format!("{}s", w.step.as_secs()));
+            for (m, points) in c.range(&q).await? {
+                let Some(pod) = m.get("pod") else {
+                    bail!("--rate-query: its series need a `pod` label (e.g. sum by (pod) (rate(…[$step]))); one has {m:?}");
+                };
+                let slot = o.rate.entry(pod.clone()).or_insert_with(|| vec![None; w.windows + 1]);
+                for (i, v) in points {
+                    slot[i] = Some(slot[i].unwrap_or(0.0) + v);
+                }
+            }
+        }
+        Ok(o)
+    })
+}

@@ -1,0 +1,311 @@
+//! What a workload compare reads: the workload's series summed per pod, at the window
+//! boundaries, from either source; and the per-pod, per-window increases made from them.
+//! Both sources fill one [`Observed`], so every figure is computed once, the same way.
+use std::collections::BTreeMap;
+
+use crate::collect::model::Kind;
+use crate::collect::names::{self, MetricDef};
+
+/// One family the compare reads, summed over the pod's cgroups by `by` (and `le` for a
+/// histogram's buckets). The names come from the metric catalogue.
+pub struct Selection {
+    pub def: &'static MetricDef,
+    /// Extra label matchers (equality).
+    pub matchers: &'static [(&'static str, &'static str)],
+    pub by: &'static [&'static str],
+}
+
+impl Selection {
+    /// The sample name: `_total` for a counter, `_bucket` for a histogram.
+    pub fn sample_name(&self) -> String {
+        let base = self.def.prometheus_name();
+        match self.def.kind {
+            Kind::Histogram => format!("{base}_bucket"),
+            _ => base,
+        }
+    }
+
+    pub fn histogram(&self) -> bool {
+        self.def.kind == Kind::Histogram
+    }
+
+    /// The grouping labels after `instance` and `pod`: `by`, then `le` for buckets.
+    pub fn group(&self) -> Vec<&'static str> {
+        let mut g = self.by.to_vec();
+        if self.histogram() {
+            g.push("le");
+        }
+        g
+    }
+}
+
+pub const SYSCALLS: usize = 0;
+pub const SYSCALL_ERRORS: usize = 1;
+pub const SYSCALL_DURATION: usize = 2;
+pub const CPU_TIME: usize = 3;
+pub const RUNQUEUE: usize = 4;
+pub const TCP_CONNECT: usize = 5;
+pub const TCP_SRTT: usize = 6;
+pub const TCP_RETRANSMITS: usize = 7;
+pub const TCP_SEGMENTS_SENT: usize = 8;
+pub const CYCLES: usize = 9;
+pub const INSTRUCTIONS: usize = 10;
+pub const CACHE_MISSES: usize = 11;
+
+const PMU: &[MetricDef; archscope_common::PMU_SLOTS] = &names::CGROUP_PMU;
+
+/// Indexed by the constants above.
+pub static SELECTIONS: [Selection; 12] = [
+    sel(&names::SYSCALLS, &["syscall"]),
+    sel(&names::SYSCALL_ERRORS, &["syscall"]),
+    sel(&names::SYSCALL_DURATION, &["syscall"]),
+    sel(&names::CPU_TIME, &[]),
+    sel(&names::RUNQUEUE_LATENCY, &[]),
+    sel(&names::TCP_CONNECT_DURATION, &[]),
+    sel(&names::TCP_SRTT, &[]),
+    sel(&names::TCP_RETRANSMITS, &[]),
+    Selection {
+        def: &names::NETWORK_PACKETS,
+        matchers: &[("protocol", "tcp"), ("direction", "transmit")],
+        by: &[],
+    },
+    sel(&PMU[archscope_common::PmuEvent::Cycles as usize], &[]),
+    sel(&PMU[archscope_common::PmuEvent::Instructions as usize], &[]),
+    sel(&PMU[archscope_common::PmuEvent::CacheMisses as usize], &[]),
+];
+
+const fn sel(def: &'static MetricDef, by: &'static [&'static str]) -> Selection {
+    Selection {
+        def,
+        matchers: &[],
+        by,
+    }
+}
+
+/// One pod's series of one selection: the values of its `group()` labels.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeriesKey {
+    pub instance: String,
+    pub pod: String,
+    pub sel: usize,
+    pub labels: Vec<String>,
+}
+
+/// What an agent said about itself at the last boundary it answered.
+#[derive(Debug, Clone, Default)]
+pub struct AgentState {
+    pub goarch: String,
+    /// `archscope_feature_up` by feature.
+    pub features: BTreeMap<String, bool>,
+    /// `archscope_pmu_counter_available` by event.
+    pub pmu_events: BTreeMap<String, bool>,
+}
+
+/// The workload's series at the window boundaries `times` (Unix seconds).
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub times: Vec<f64>,
+    /// Per agent (Prometheus' `instance`, or the agent's URL): whether it answered at
+    /// each boundary (its `archscope_node_info` was there).
+    pub up: BTreeMap<String, Vec<bool>>,
+    pub agents: BTreeMap<String, AgentState>,
+    pub values: BTreeMap<SeriesKey, Vec<Option<f64>>>,
+    /// `--rate-query`: each pod's request rate over the window ending at each boundary.
+    pub rate: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl Observed {
+    pub fn new(times: Vec<f64>) -> Observed {
+        Observed {
+            times,
+            ..Observed::default()
+        }
+    }
+
+    pub fn set_up(&mut self, instance: &str, at: usize) {
+        let n = self.times.len();
+        self.up
+            .entry(instance.to_string())
+            .or_insert_with(|| vec![false; n])[at] = true;
+    }
+
+    pub fn set(&mut self, key: SeriesKey, at: usize, v: f64) {
+        let n = self.times.len();
+        let slot = &mut self.values.entry(key).or_insert_with(|| vec![None; n])[at];
+        *slot = Some(slot.unwrap_or(0.0) + v);
+    }
+}
+
+/// One series and its values at the boundaries.
+type Column<'a> = (&'a SeriesKey, &'a Vec<Option<f64>>);
+
+/// One pod over one window: every series' increase.
+#[derive(Debug, Clone)]
+pub struct PodWindow {
+    pub instance: String,
+    pub pod: String,
+    pub index: usize,
+    pub secs: f64,
+    pub inc: BTreeMap<(usize, Vec<String>), f64>,
+    pub rate: Option<f64>,
+}
+
+/// The increases per pod and window. A window counts for a pod when its agent answered
+/// at both ends and the pod had a series at the end. A series absent at the start (its
+/// agent answering) is new: it starts from 0, as the agent's series start with the
+/// cgroup's first counts. A value below the one before is a reset (the agent restarted
+/// between the scrapes): the increase is the new value.
+pub fn windows(o: &Observed) -> Vec<PodWindow> {
+    let mut by_pod: BTreeMap<(&str, &str), Vec<Column<'_>>> = BTreeMap::new();
+    for (k, v) in &o.values {
+        by_pod
+            .entry((k.instance.as_str(), k.pod.as_str()))
+            .or_default()
+            .push((k, v));
+    }
+    let mut out = Vec::new();
+    for ((instance, pod), series) in by_pod {
+        let Some(up) = o.up.get(instance) else {
+            continue;
+        };
+        for i in 0..o.times.len().saturating_sub(1) {
+            if !(up[i] && up[i + 1]) {
+                continue;
+            }
+            let mut inc = BTreeMap::new();
+            for (k, v) in &series {
+                let Some(end) = v[i + 1] else { continue };
+                let start = v[i].unwrap_or(0.0);
+                let d = if end >= start { end - start } else { end };
+                inc.insert((k.sel, k.labels.clone()), d);
+            }
+            if inc.is_empty() {
+                continue;
+            }
+            out.push(PodWindow {
+                instance: instance.to_string(),
+                pod: pod.to_string(),
+                index: i,
+                secs: o.times[i + 1] - o.times[i],
+                inc,
+                rate: o.rate.get(pod).and_then(|r| r[i + 1]),
+            });
+        }
+    }
+    out
+}
+
+/// The q-quantile of a histogram's cumulative bucket counts `(le, count)`, as Prometheus'
+/// `histogram_quantile` reads it: linear within the bucket the rank falls in, from 0 for
+/// the first; the last finite bound when it falls in `+Inf`. None without observations.
+pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
+    let mut b: Vec<(f64, f64)> = buckets.to_vec();
+    b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let total = b.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let (mut lower, mut below) = (0.0, 0.0);
+    for &(le, count) in &b {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(lower);
+            }
+            let within = count - below;
+            let frac = if within > 0.0 {
+                (rank - below) / within
+            } else {
+                1.0
+            };
+            return Some(lower + (le - lower) * frac);
+        }
+        (lower, below) = (le, count);
+    }
+    Some(lower)
+}
+
+/// A histogram's buckets in a window: `(le, increase)` of the series whose labels before
+/// `le` are `labels`.
+pub fn buckets(w: &PodWindow, sel: usize, labels: &[String]) -> Vec<(f64, f64)> {
+    w.inc
+        .iter()
+        .filter(|((s, l), _)| {
+            *s == sel && l.len() == labels.len() + 1 && l[..labels.len()] == *labels
+        })
+        .filter_map(|((_, l), v)| Some((parse_value(l.last()?)?, *v)))
+        .collect()
+}
+
+/// A sample value or bucket bound as Prometheus writes it (`+Inf`, `NaN`, `1e-06`).
+pub fn parse_value(s: &str) -> Option<f64> {
+    match s {
+        "+Inf" | "Inf" | "inf" => Some(f64::INFINITY),
+        _ => s.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_read_as_histogram_quantile_does() {
+        // 10 in the first bucket (≤1), 10 in (1,2], none beyond
+        let b = [(1.0, 10.0), (2.0, 20.0), (4.0, 20.0), (f64::INFINITY, 20.0)];
+        assert_eq!(quantile(&b, 0.5), Some(1.0));
+        assert_eq!(quantile(&b, 0.25), Some(0.5));
+        assert_eq!(quantile(&b, 0.75), Some(1.5));
+        // everything beyond the last finite bound reads as that bound
+        assert_eq!(
+            quantile(&[(1.0, 0.0), (f64::INFINITY, 5.0)], 0.5),
+            Some(1.0)
+        );
+        assert_eq!(quantile(&[(1.0, 0.0), (f64::INFINITY, 0.0)], 0.5), None);
+    }
+
+    #[test]
+    fn increases_start_new_series_from_zero_and_survive_resets() {
+        let mut o = Observed::new(vec![0.0, 10.0, 20.0, 30.0]);
+        for at in 0..4 {
+            o.set_up("a:1", at);
+        }
+        let key = |sel, l: &str| SeriesKey {
+            instance: "a:1".into(),
+            pod: "p".into(),
+            sel,
+            labels: vec![l.into()],
+        };
+        // absent at 0 (new), 5 at 10 s, 12 at 20 s, reset to 3 at 30 s
+        for (at, v) in [(1, 5.0), (2, 12.0), (3, 3.0)] {
+            o.set(key(SYSCALLS, "getppid"), at, v);
+        }
+        let w = windows(&o);
+        let got: Vec<f64> = w
+            .iter()
+            .map(|w| w.inc[&(SYSCALLS, vec!["getppid".into()])])
+            .collect();
+        assert_eq!(got, [5.0, 7.0, 3.0]);
+        assert!(w.iter().all(|w| w.secs == 10.0));
+    }
+
+    #[test]
+    fn a_window_needs_its_agent_at_both_ends() {
+        let mut o = Observed::new(vec![0.0, 10.0, 20.0]);
+        o.set_up("a:1", 1);
+        o.set_up("a:1", 2);
+        let k = SeriesKey {
+            instance: "a:1".into(),
+            pod: "p".into(),
+            sel: SYSCALLS,
+            labels: vec!["read".into()],
+        };
+        o.set(k.clone(), 1, 100.0);
+        o.set(k, 2, 150.0);
+        // the agent was not seen at 0: the 100 at 10 s is no window's increase
+        let w = windows(&o);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].index, 1);
+        assert_eq!(w[0].inc.values().copied().collect::<Vec<_>>(), [50.0]);
+    }
+}

@@ -1,0 +1,169 @@
+use super::agents::{add_scrape, parse};
+use super::analysis::{Direction, Frame, Options, analyse};
+use super::series::Observed;
+use super::*;
+
+#[test]
+fn workload_names_are_kubernetes_names() {
+    let w = WorkloadName::parse("shop/checkout").unwrap();
+    assert_eq!(
+        (w.namespace.as_str(), w.name.as_str()),
+        ("shop", "checkout")
+    );
+    for bad in [
+        "shop",
+        "/checkout",
+        "shop/",
+        "Shop/checkout",
+        "shop/check\"out",
+        "a/b/c",
+    ] {
+        let e = WorkloadName::parse(bad).unwrap_err();
+        assert!(e.0.starts_with("--workload:"), "{e:?}");
+    }
+}
+
+#[test]
+fn windows_are_whole_steps_ending_at_a_step() {
+    let name = WorkloadName::parse("a/b").unwrap();
+    let w = Window::ending(
+        1_000_007.0,
+        Duration::from_secs(3600),
+        Duration::from_secs(300),
+        name.clone(),
+    )
+    .unwrap();
+    assert_eq!((w.windows, w.end(), w.start), (12, 999_900.0, 996_300.0));
+    assert_eq!(
+        default_step(Duration::from_secs(3600)),
+        Duration::from_secs(300)
+    );
+    assert!(
+        Window::ending(
+            0.0,
+            Duration::from_secs(10),
+            Duration::from_secs(6),
+            name.clone()
+        )
+        .is_err()
+    );
+    assert!(
+        Window::ending(
+            0.0,
+            Duration::from_secs(10),
+            Duration::from_millis(500),
+            name
+        )
+        .is_err()
+    );
+}
+
+const HOST: &str = "archscope_node_info{arch=\"x86_64\",goarch=\"amd64\"} 1\n";
+const GUEST: &str = "archscope_node_info{arch=\"aarch64\",goarch=\"arm64\"} 1\n";
+
+/// One scrape of an agent: the pod's getppid and openat counts and the getppid latency
+/// histogram with `fast` calls in the first bucket and `slow` in the fourth.
+fn scrape(info: &str, pod: &str, getppid: u64, openat: u64, fast: u64, slow: u64) -> String {
+    let id = format!("namespace=\"shop\",pod=\"{pod}\",workload=\"checkout\"");
+    let mut s = format!(
+        "# TYPE archscope_syscalls counter\n{info}\
+         archscope_syscalls_total{{cgroup=\"/k/p\",{id},syscall=\"getppid\"}} {getppid}\n\
+         archscope_syscalls_total{{cgroup=\"/k/p\",{id},syscall=\"openat\"}} {openat}\n\
+         archscope_syscall_errors_total{{cgroup=\"/k/p\",{id},syscall=\"openat\",errno=\"ENOENT\"}} {openat}\n\
+         archscope_syscalls_total{{cgroup=\"/other\",namespace=\"shop\",pod=\"x\",workload=\"cart\",syscall=\"getppid\"}} 5\n"
+    );
+    let bounds = ["1.024e-06", "2.048e-06", "4.096e-06", "8.192e-06", "+Inf"];
+    for (i, le) in bounds.iter().enumerate() {
+        let n = if i < 3 { fast } else { fast + slow };
+        s.push_str(&format!(
+            "archscope_syscall_duration_seconds_bucket{{cgroup=\"/k/p\",{id},syscall=\"getppid\",le=\"{le}\"}} {n}\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn the_exposition_parser_reads_labels_with_escapes() {
+    let s = parse("a_total{x=\"q\\\"uote\\\\ \\n\",y=\"\"} 12\nb 1.5e-06\n# HELP c\nc{} +Inf\n")
+        .unwrap();
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0].labels["x"], "q\"uote\\ \n");
+    assert_eq!(s[0].labels["y"], "");
+    assert_eq!((s[1].name.as_str(), s[1].value), ("b", 1.5e-06));
+    assert!(s[2].value.is_infinite());
+    assert!(parse("d{x=\"open} 1\n").is_err());
+}
+
+/// Two agents, one pod each, 6 windows: amd64's pod is fast (every call in the first
+/// bucket), arm64's slow (every call in the fourth); both make 100 getppid and 10
+/// failing openat a window.
+fn observed() -> Observed {
+    let name = WorkloadName::parse("shop/checkout").unwrap();
+    let mut o = Observed::new((0..=6).map(|i| 100.0 + 10.0 * i as f64).collect());
+    for at in 0..=6u64 {
+        for (agent, info, pod, fast, slow) in [
+            ("http://a:9435", HOST, "checkout-1", 100 * at, 0),
+            ("http://b:9435", GUEST, "checkout-2", 0, 100 * at),
+        ] {
+            let text = scrape(info, pod, 100 * at, 10 * at, fast, slow);
+            add_scrape(&mut o, agent, &parse(&text).unwrap(), at as usize, &name);
+        }
+    }
+    o
+}
+
+#[test]
+fn a_slower_side_shows_in_latency_and_the_counts_are_exact() {
+    let r = analyse(
+        ["amd64", "arm64"],
+        &observed(),
+        Frame {
+            workload: "shop/checkout".into(),
+            source: "test".into(),
+            step: 10.0,
+        },
+        &Options {
+            resamples: 2000,
+            seed: 1,
+            margin: 0.05,
+        },
+    );
+    for s in [&r.a, &r.b] {
+        assert_eq!(s.pods.len(), 1);
+        assert_eq!(s.samples, 6);
+        // 6 windows: the workload's 600 getppid and 60 openat, all failed; not cart's
+        assert_eq!(s.syscalls["getppid"].calls, 600.0);
+        assert_eq!(s.syscalls["getppid"].errors, 0.0);
+        assert_eq!(
+            (s.syscalls["openat"].calls, s.syscalls["openat"].errors),
+            (60.0, 60.0)
+        );
+        assert!(s.missing.contains_key("pmu"), "{:?}", s.missing);
+    }
+    let row = |label: &str| r.rows.iter().find(|x| x.label == label).unwrap();
+    // p50: half-way through the first bucket (0.512 µs) against the fourth's (6.144 µs)
+    let p50 = row("getppid p50");
+    let close = |x: f64, y: f64| (x / y - 1.0).abs() < 1e-9;
+    assert!(
+        close(p50.a.median, 0.512e-6) && close(p50.b.median, 6.144e-6),
+        "{p50:?}"
+    );
+    assert_eq!(p50.direction, Direction::Higher);
+    assert!(close(p50.ratio.unwrap(), 12.0));
+    let rate = row("getppid calls/s per pod");
+    assert_eq!((rate.a.median, rate.b.median), (10.0, 10.0));
+    assert_eq!(rate.direction, Direction::Equivalent);
+    let fail = row("openat failure ratio");
+    assert_eq!((fail.a.median, fail.b.median), (1.0, 1.0));
+    // p99: 0.99 of each bucket, 8.151 µs against 1.014 µs
+    assert_eq!(
+        r.differences,
+        [
+            "getppid p50 12.0× on arm64 (of amd64)",
+            "getppid p99 8.04× on arm64 (of amd64)"
+        ]
+    );
+    for text in [table(&r), markdown(&r), html(&r)] {
+        assert!(text.contains("getppid p50"), "{text}");
+    }
+}
