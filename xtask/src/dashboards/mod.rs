@@ -16,6 +16,10 @@ pub enum Var {
     Pod,
     Container,
     Benchmark,
+    /// `namespace`, single-select, among namespaces that have workloads (no `$node`).
+    WorkloadNamespace,
+    /// `workload`, single-select, in `$namespace`.
+    Workload,
 }
 
 pub struct Board {
@@ -124,6 +128,28 @@ fn variable(v: Var) -> Value {
             "label_values(archscope_bench_median, benchmark)",
             true,
         ),
+        Var::WorkloadNamespace => (
+            "namespace",
+            "Namespace",
+            "label_values(archscope_syscalls_total{workload!=\"\"}, namespace)",
+            false,
+        ),
+        Var::Workload => (
+            "workload",
+            "Workload",
+            "label_values(archscope_syscalls_total{namespace=\"$namespace\", workload!=\"\"}, workload)",
+            false,
+        ),
+    };
+    // One value or several with "All" (`.*`, so those go in `=~` matchers); a
+    // single-select variable starts on its first value.
+    let (all, current) = if multi {
+        (
+            json!(".*"),
+            json!({"selected": true, "text": ["All"], "value": ["$__all"]}),
+        )
+    } else {
+        (Value::Null, json!({}))
     };
     json!({
         "name": name,
@@ -135,9 +161,9 @@ fn variable(v: Var) -> Value {
         "refresh": 2,
         "sort": 1,
         "multi": multi,
-        "includeAll": true,
-        "allValue": ".*",
-        "current": {"selected": true, "text": ["All"], "value": ["$__all"]},
+        "includeAll": multi,
+        "allValue": all,
+        "current": current,
         "hide": 0,
         "options": [],
         "regex": "",

@@ -46,6 +46,7 @@ mod agent;
 mod arch;
 mod container;
 mod node;
+mod workload;
 
 pub fn all() -> Vec<Board> {
     vec![
