@@ -1,6 +1,6 @@
 //! Source: the agents themselves. Every agent's `/metrics` is read at each window boundary
-//! for the length of the window, and the workload's series are summed per pod as the
-//! Prometheus source's queries sum them.
+//! for the length of the window, and the workload's series are kept per container (its
+//! cgroup) as the Prometheus source's queries keep them.
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -116,6 +116,7 @@ pub fn add_scrape(o: &mut Observed, agent: &str, samples: &[Sample], at: usize, 
             let key = SeriesKey {
                 instance: agent.to_string(),
                 pod: label("pod"),
+                cgroup: label("cgroup"),
                 sel: *i,
                 labels: sel.group().iter().map(|k| label(k)).collect(),
             };

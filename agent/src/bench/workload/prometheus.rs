@@ -1,5 +1,5 @@
 //! Source: a Prometheus server's HTTP API. Each selection is one `query_range` of the
-//! per-pod sums at the window boundaries (the bare selector: the last sample at or before
+//! per-container sums (over the other labels) at the window boundaries (the bare selector: the last sample at or before
 //! each boundary), so increases are exact differences of the agents' counters, not
 //! `increase()`'s extrapolation.
 use std::collections::BTreeMap;
@@ -135,7 +135,7 @@ pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Resu
         }
         for (sel_index, sel) in SELECTIONS.iter().enumerate() {
             let group = sel.group();
-            let by: Vec<&str> = ["instance", "pod"].into_iter().chain(group.iter().copied()).collect();
+            let by: Vec<&str> = ["instance", "pod", "cgroup"].into_iter().chain(group.iter().copied()).collect();
             let q = format!(
                 "sum by ({}) ({}{{{}}})",
                 by.join(", "),
@@ -147,6 +147,7 @@ pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Resu
                 let key = SeriesKey {
                     instance: get("instance"),
                     pod: get("pod"),
+                    cgroup: get("cgroup"),
                     sel: sel_index,
                     labels: group.iter().map(|k| get(k)).collect(),
                 };

@@ -1,4 +1,4 @@
-//! What a workload compare reads: the workload's series summed per pod, at the window
+//! What a workload compare reads: the workload's series per container, at the window
 //! boundaries, from either source; and the per-pod, per-window increases made from them.
 //! Both sources fill one [`Observed`], so every figure is computed once, the same way.
 use std::collections::BTreeMap;
@@ -82,11 +82,14 @@ const fn sel(def: &'static MetricDef, by: &'static [&'static str]) -> Selection 
     }
 }
 
-/// One pod's series of one selection: the values of its `group()` labels.
+/// One container's series of one selection: the values of its `group()` labels. Kept per
+/// cgroup, not summed per pod, so that a container that goes away or restarts (its series
+/// ends, a new one starts) is not read as the pod's counter going down.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SeriesKey {
     pub instance: String,
     pub pod: String,
+    pub cgroup: String,
     pub sel: usize,
     pub labels: Vec<String>,
 }
@@ -139,7 +142,7 @@ impl Observed {
 /// One series and its values at the boundaries.
 type Column<'a> = (&'a SeriesKey, &'a Vec<Option<f64>>);
 
-/// One pod over one window: every series' increase.
+/// One pod over one window: every series' increase, summed over its containers.
 #[derive(Debug, Clone)]
 pub struct PodWindow {
     pub instance: String,
@@ -177,7 +180,7 @@ pub fn windows(o: &Observed) -> Vec<PodWindow> {
                 let Some(end) = v[i + 1] else { continue };
                 let start = v[i].unwrap_or(0.0);
                 let d = if end >= start { end - start } else { end };
-                inc.insert((k.sel, k.labels.clone()), d);
+                *inc.entry((k.sel, k.labels.clone())).or_insert(0.0) += d;
             }
             if inc.is_empty() {
                 continue;
@@ -273,6 +276,7 @@ mod tests {
         let key = |sel, l: &str| SeriesKey {
             instance: "a:1".into(),
             pod: "p".into(),
+            cgroup: "/c".into(),
             sel,
             labels: vec![l.into()],
         };
@@ -290,6 +294,28 @@ mod tests {
     }
 
     #[test]
+    fn a_container_that_ends_is_not_a_reset_of_its_pod() {
+        let mut o = Observed::new(vec![0.0, 10.0, 20.0]);
+        for at in 0..3 {
+            o.set_up("a:1", at);
+        }
+        let key = |cgroup: &str| SeriesKey {
+            instance: "a:1".into(),
+            pod: "p".into(),
+            cgroup: cgroup.into(),
+            sel: SYSCALLS,
+            labels: vec!["read".into()],
+        };
+        // the old container: 100, 130, gone; its replacement: 0 (absent), 20, 50
+        o.set(key("/old"), 0, 100.0);
+        o.set(key("/old"), 1, 130.0);
+        o.set(key("/new"), 1, 20.0);
+        o.set(key("/new"), 2, 50.0);
+        let got: Vec<f64> = windows(&o).iter().map(|w| w.inc.values().sum()).collect();
+        assert_eq!(got, [50.0, 30.0]);
+    }
+
+    #[test]
     fn a_window_needs_its_agent_at_both_ends() {
         let mut o = Observed::new(vec![0.0, 10.0, 20.0]);
         o.set_up("a:1", 1);
@@ -297,6 +323,7 @@ mod tests {
         let k = SeriesKey {
             instance: "a:1".into(),
             pod: "p".into(),
+            cgroup: "/c".into(),
             sel: SYSCALLS,
             labels: vec!["read".into()],
         };
