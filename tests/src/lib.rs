@@ -4,10 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod chromium;
 pub mod containerd;
 pub mod exposition;
 pub mod floors;
+pub mod kube_api;
 pub mod manifests;
+pub mod node;
 pub mod otlp_receiver;
 pub mod process;
 

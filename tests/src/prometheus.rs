@@ -14,7 +14,12 @@ pub struct Prometheus {
 impl Prometheus {
     /// Debian 12's Prometheus (2.42): it asks for OpenMetrics and gzip.
     pub fn start(target: &str) -> Prometheus {
-        Prometheus::launch(std::path::Path::new("prometheus"), target, "")
+        Prometheus::start_all(&[target])
+    }
+
+    /// As `start`, scraping every one of `targets` (one job: each is its own `instance`).
+    pub fn start_all(targets: &[&str]) -> Prometheus {
+        Prometheus::launch(std::path::Path::new("prometheus"), targets, "")
     }
 
     /// Debian 13's Prometheus (2.53, which `cargo xtask setup` fetches into the project's
@@ -29,17 +34,18 @@ impl Prometheus {
         );
         Prometheus::launch(
             &bin,
-            target,
+            &[target],
             "    scrape_protocols: [PrometheusText0.0.4]\n",
         )
     }
 
-    fn launch(bin: &std::path::Path, target: &str, job: &str) -> Prometheus {
+    fn launch(bin: &std::path::Path, targets: &[&str], job: &str) -> Prometheus {
         let dir = std::env::temp_dir().join(format!(
             "archscope-prometheus-{}-{}",
             std::process::id(),
-            target.replace([':', '.'], "-")
+            targets[0].replace([':', '.'], "-")
         ));
+        let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("prometheus.yml");
@@ -47,7 +53,8 @@ impl Prometheus {
             &config,
             format!(
                 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: archscope\n{job}    static_configs:\n      - targets: [\"{target}\"]\n"
+                 scrape_configs:\n  - job_name: archscope\n{job}    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
             ),
         )
         .unwrap();

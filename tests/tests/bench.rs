@@ -4,7 +4,6 @@
 //! the HTML report in headless Chromium, and bad input (`agent bench overhead`: overhead.rs).
 //! Runs are --quick with few repetitions to keep CI short.
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use archscope_tests::{Agent, skip_under_emulation};
 use serde_json::Value;
@@ -177,37 +176,8 @@ fn html_report_renders_in_headless_chromium() {
         !text.contains("http://") && !text.contains("https://"),
         "not self-contained"
     );
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("chromium is not installed (cargo xtask setup installs Debian's chromium)");
     let profile = dir.join("profile");
-    let base = |extra: &[&str]| {
-        let mut c = Command::new(chromium);
-        c.args([
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(format!("file://{h}"));
-        c.output().unwrap()
-    };
-    let dom = base(&["--dump-dom"]);
-    let dom_text = String::from_utf8_lossy(&dom.stdout);
-    let log = String::from_utf8_lossy(&dom.stderr);
-    assert!(dom.status.success(), "{log}");
-    for bad in ["Uncaught", "SyntaxError", "TypeError", "ReferenceError"] {
-        assert!(!log.contains(bad), "script error in the report: {log}");
-    }
+    let dom_text = archscope_tests::chromium::dump_dom(&html, &profile);
     // the inline script ran and counted the charts
     let ready = dom_text
         .split("data-ready=\"")
@@ -222,11 +192,15 @@ fn html_report_renders_in_headless_chromium() {
         });
     assert!(ready >= 3, "{ready} charts");
     let png = dir.join("shot.png");
-    let shot = base(&[
-        &format!("--screenshot={}", png.display()),
-        "--window-size=1200,1600",
-        "--hide-scrollbars",
-    ]);
+    let shot = archscope_tests::chromium::headless(
+        &html,
+        &profile,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,1600",
+            "--hide-scrollbars",
+        ],
+    );
     assert!(
         shot.status.success(),
         "{}",

@@ -1,20 +1,22 @@
 //! The Grafana dashboards against a real Prometheus (Debian's package) scraping a real
-//! agent every second while a containerd container with Kubernetes labels works: every
-//! query of every panel, with its variables filled in from what Prometheus returns, must
-//! return data (at least one finite value). Generic over dashboards/*.json.
+//! agent every second while a containerd container with Kubernetes labels works, beside a
+//! sidecar in its pod making loopback TCP traffic; a stand-in Kubernetes API names the
+//! pod's workload. Every query of every panel, with its variables filled in from what
+//! Prometheus returns, must return data (at least one finite value). Generic over
+//! dashboards/*.json.
 //!
 //! SKIP lists the only panels allowed to lack data, each with its reason: metrics of
 //! hardware this host lacks, traffic or bench results the test does not make.
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use archscope_tests::containerd::{Container, Containerd, rootfs};
 use archscope_tests::prometheus::{Prometheus, wait_for};
-use archscope_tests::{Agent, cgroup2_root, skip_under_emulation, workload_cmd};
+use archscope_tests::{Agent, cgroup2_root, skip_under_emulation, workload_bin, workload_cmd};
 use serde_json::Value;
 
-const NET: &str = "the test's pod makes syscalls, not network traffic";
+const NET: &str = "the TCP traffic is the sidecar's, not container `app`'s; no UDP";
 const PMU: &str = "this host has no hardware PMU: the agent exports no hardware series here (proven on the arm64 guest by tests/tests/pmu.rs)";
 const BENCH: &str = "the test's agent serves no `agent bench` results (tests/tests/bench.rs covers archscope_bench_*)";
 
@@ -27,6 +29,9 @@ const SKIP: &[(&str, &str, &str)] = &[
     ("archscope-container", "IPC", PMU),
     ("archscope-container", "Cache miss rate", PMU),
     ("archscope-arch", "IPC", PMU),
+    ("archscope-arch", "Workload IPC", PMU),
+    ("archscope-arch", "Cache misses per 1,000 instructions", PMU),
+    ("archscope-arch", "Cycles/s per pod", PMU),
     (
         "archscope-arch",
         "Median by benchmark and architecture (unit in the legend)",
@@ -38,7 +43,6 @@ const SKIP: &[(&str, &str, &str)] = &[
         BENCH,
     ),
     ("archscope-agent", "Hardware counters available", PMU),
-    ("archscope-hardware", "TCP bytes/s by pod", NET),
     ("archscope-hardware", "IPC by pod", PMU),
     ("archscope-hardware", "IPC by node", PMU),
     ("archscope-hardware", "Cache misses/s by node", PMU),
@@ -46,6 +50,17 @@ const SKIP: &[(&str, &str, &str)] = &[
 
 /// Variables allowed to have no values (then Grafana's "All", `.*`, is used).
 const SKIP_VARS: &[(&str, &str)] = &[("benchmark", BENCH)];
+
+/// The test pod's controller as the stand-in API reports it: a DaemonSet, the top of its
+/// ownership chain (the agent asks for nothing more), on node `NODE`.
+const WORKLOAD: &str = "web";
+const NODE: &str = "node-a";
+
+/// Values the test's pods decide: (board, variable, its first value).
+const EXPECT_VARS: &[(&str, &str, &str)] = &[
+    ("archscope-arch", "namespace", "shop"),
+    ("archscope-arch", "workload", WORKLOAD),
+];
 
 /// Grafana's `$__rate_interval` for a 1 s scrape interval is 4 s; a little more is safe.
 const RATE_INTERVAL: &str = "10s";
@@ -145,18 +160,28 @@ fn check_conventions(uid: &str, board: &Value) {
     for n in ["datasource", "arch"] {
         assert!(names.contains(&n), "{uid}: no ${n} variable");
     }
+    let mut titles = std::collections::BTreeSet::new();
     for p in board["panels"].as_array().unwrap() {
         if p["type"] == "row" {
             continue;
         }
-        assert_eq!(
-            p["datasource"]["uid"], "${datasource}",
-            "{uid}: {}",
-            p["title"]
-        );
+        let title = p["title"].as_str().unwrap();
+        // SKIP names panels by title
+        assert!(titles.insert(title), "{uid}: two panels {title}");
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "{uid}: {title}");
         for t in p["targets"].as_array().unwrap() {
             let expr = t["expr"].as_str().unwrap();
             assert_eq!(t["datasource"]["uid"], "${datasource}", "{uid}: {expr}");
+            for (i, _) in expr.match_indices('$') {
+                let var: String = expr[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    var.starts_with("__") || names.contains(&var.as_str()),
+                    "{uid}: {expr}: ${var} is not a variable of the board"
+                );
+            }
             for (i, _) in expr.match_indices("rate(") {
                 let window = expr[i..].split_once('[').map(|(_, w)| w);
                 assert!(
@@ -168,42 +193,103 @@ fn check_conventions(uid: &str, board: &Value) {
     }
 }
 
-/// A host service as systemd lays it out (`system.slice/<name>.service`), running the
-/// steady workload: this host's PID 1 is not systemd, so nothing else carries `service`.
-struct HostService {
-    child: Child,
+/// Processes in a cgroup made for them (`rel` below the cgroup2 root); on drop they are
+/// killed and the cgroup removed, with its parent if nothing else is in it.
+struct Procs {
+    children: Vec<Child>,
     dir: PathBuf,
 }
 
-impl HostService {
-    fn start() -> HostService {
-        let dir = cgroup2_root().join(format!(
-            "system.slice/archscope-dashboards-{}.service",
-            std::process::id()
-        ));
+impl Procs {
+    /// `cmds` gets the cgroup's `cgroup.procs`, for the workloads to move into.
+    fn start(rel: impl AsRef<Path>, cmds: impl Fn(&Path) -> Vec<Command>) -> Procs {
+        let dir = cgroup2_root().join(rel);
         std::fs::create_dir_all(&dir).unwrap();
-        let child = workload_cmd()
-            .arg(dir.join("cgroup.procs"))
-            .args(["steady", "20", "5"])
-            .spawn()
-            .unwrap();
-        HostService { child, dir }
+        let children = cmds(&dir.join("cgroup.procs"))
+            .iter_mut()
+            .map(|c| c.stdout(Stdio::null()).spawn().unwrap())
+            .collect();
+        Procs { children, dir }
+    }
+
+    /// A host service as systemd lays it out (`system.slice/<name>.service`), running the
+    /// steady workload: this host's PID 1 is not systemd, so nothing else carries `service`.
+    fn host_service() -> Procs {
+        let name = format!("archscope-dashboards-{}", std::process::id());
+        Procs::start(format!("system.slice/{name}.service"), |procs| {
+            vec![workload(procs, &["steady", "20", "5"])]
+        })
+    }
+
+    /// A second container in the test's pod (`pod`), known to the agent by its cgroup
+    /// alone: a TCP server and, every 200 ms, a client making 5 connections of 1000 bytes
+    /// over loopback (until the server listens, the client fails and the loop goes on).
+    fn sidecar(pod: &Path) -> Procs {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").map(|l| l.local_addr());
+        let addr = port.unwrap().unwrap().to_string();
+        Procs::start(pod.join(Container::nth_id(1)), |procs| {
+            let mut clients = Command::new("sh");
+            clients.args([
+                "-c",
+                r#"while :; do "$0" "$1" tcp-client "$2" 5 1000 2>/dev/null; sleep 0.2; done"#,
+            ]);
+            clients.arg(workload_bin()).arg(procs).arg(&addr);
+            vec![
+                workload(procs, &["tcp-server", &addr, "1000000000"]),
+                clients,
+            ]
+        })
     }
 }
 
-impl Drop for HostService {
+fn workload(procs: &Path, args: &[&str]) -> Command {
+    let mut c = workload_cmd();
+    c.arg(procs).args(args);
+    c
+}
+
+impl Drop for Procs {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         for _ in 0..50 {
             if std::fs::remove_dir(&self.dir).is_ok() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        // system.slice too, if the test made it (it stays if anything else is in it)
         let _ = std::fs::remove_dir(self.dir.parent().unwrap());
     }
+}
+
+/// The test container's pod cgroup (`kubepods/burstable/pod<uid>`, where `Container` puts
+/// it) and the pod's uid.
+fn test_pod() -> (PathBuf, String) {
+    let args = Container::run_args(Path::new("/"), "id", &[]);
+    let i = args.iter().position(|a| a == "--cgroup").unwrap();
+    let pod = args[i + 1].rsplit_once('/').unwrap().0;
+    (pod.into(), pod.rsplit_once("/pod").unwrap().1.into())
+}
+
+/// The stand-in Kubernetes API listing the test's pod on `NODE`, owned by DaemonSet
+/// `WORKLOAD`; the path of a kubeconfig for it.
+fn kube_api(uid: &str) -> String {
+    let pod = archscope_tests::kube_api::pod(
+        uid,
+        "web-7d9f",
+        "shop",
+        NODE,
+        ("DaemonSet", WORKLOAD),
+        serde_json::json!({}),
+    );
+    let port = archscope_tests::kube_api::serve(archscope_tests::kube_api::Api::new(vec![pod]));
+    let dir = std::env::temp_dir().join(format!("archscope-dash-{}", std::process::id()));
+    let server = format!("http://127.0.0.1:{port}");
+    archscope_tests::node::kubeconfig(&dir, &server)
+        .display()
+        .to_string()
 }
 
 fn dashboards() -> Vec<(PathBuf, Value)> {
@@ -236,36 +322,56 @@ fn every_panel_has_data_in_prometheus() {
         panic!("containerd missing: run `cargo xtask setup`");
     };
     let socket = containerd.socket.display().to_string();
+    let (pod, uid) = test_pod();
+    let kubeconfig = kube_api(&uid);
     // OTLP to a closed port: the export counters exist and the failures count
-    let agent = Agent::start(&[
-        "--containerd-socket",
-        &socket,
-        "--otlp-endpoint",
-        "http://127.0.0.1:9",
-        "--otlp-interval",
-        "1s",
-        // a budget well above the agent's RSS: the limit is drawn, nothing is shed
-        "--memory-limit",
-        "1GiB",
-    ]);
+    let agent = Agent::start_with_env(
+        &[
+            "--containerd-socket",
+            &socket,
+            "--kubeconfig",
+            &kubeconfig,
+            "--otlp-endpoint",
+            "http://127.0.0.1:9",
+            "--otlp-interval",
+            "1s",
+            // a budget well above the agent's RSS: the limit is drawn, nothing is shed
+            "--memory-limit",
+            "1GiB",
+        ],
+        &[("NODE_NAME", NODE)],
+    );
+    // made first so it goes last, with the pod's cgroup
+    let _sidecar = Procs::sidecar(&pod);
     // getppid ×50 and a failing openat ×10 every 100 ms
     let _container = Container::start(
         &containerd,
         &rootfs(&containerd.dir),
         &["steady", "50", "10"],
     );
-    let _service = HostService::start();
+    let _service = Procs::host_service();
     let prom = Prometheus::start(&agent.addr);
-    // labelled container series, and enough 1 s scrapes for every rate window
-    wait_for(60, "the container's series in Prometheus", || {
-        has_data(&prom.query(
-            r#"count_over_time(archscope_syscalls_total{pod="web-7d9f", syscall="getppid"}[10s]) >= 6"#,
-        ))
-    });
+    // labelled container and sidecar series, and enough 1 s scrapes for every rate window
+    let sel = format!(r#"pod="web-7d9f", workload="{WORKLOAD}""#);
+    for q in [
+        format!(r#"archscope_syscalls_total{{{sel}, syscall="getppid"}}"#),
+        format!("archscope_tcp_connect_duration_seconds_count{{{sel}}}"),
+    ] {
+        wait_for(60, &q, || {
+            has_data(&prom.query(&format!("count_over_time({q}[10s]) >= 6")))
+        });
+    }
     let (mut checked, mut skipped, mut missing) = (0, 0, Vec::new());
     for (path, board) in &boards {
         let uid = board["uid"].as_str().unwrap();
         let vars = fill_variables(&prom, board, uid);
+        for (_, name, want) in EXPECT_VARS.iter().filter(|(u, _, _)| *u == uid) {
+            let var = (name.to_string(), want.to_string());
+            assert!(
+                vars.contains(&var),
+                "{uid}: ${name} is not {want}: {vars:?}"
+            );
+        }
         for panel in board["panels"].as_array().unwrap() {
             let title = panel["title"].as_str().unwrap();
             let Some(targets) = panel["targets"].as_array() else {
@@ -296,4 +402,5 @@ fn every_panel_has_data_in_prometheus() {
         "queries without data:\n{}",
         missing.join("\n")
     );
+    let _ = std::fs::remove_file(kubeconfig);
 }

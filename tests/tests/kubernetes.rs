@@ -6,142 +6,18 @@
 //! kubeconfig like any cluster's. The cgroups are real: kubepods paths in cgroup2 with
 //! processes making known syscalls.
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use archscope_tests::kube_api::{Api, pod, serve, serve_on};
 use archscope_tests::{Agent, Metrics, cgroup2_root, skip_under_emulation, workload_cmd};
-use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
-use serde_json::{Value, json};
-
-const NODE: &str = "node-a";
-
-/// A JSON response (the workspace builds axum without its `json` feature).
-type Json = ([(axum::http::HeaderName, &'static str); 1], String);
-
-fn js(v: Value) -> Json {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-}
-
-fn pod(uid: &str, name: &str, ns: &str, node: &str, owner: (&str, &str), labels: Value) -> Value {
-    json!({
-        "metadata": {
-            "name": name, "namespace": ns, "uid": uid, "labels": labels,
-            "ownerReferences": [{
-                "apiVersion": "apps/v1", "kind": owner.0, "name": owner.1,
-                "uid": "00000000-0000-0000-0000-000000000000", "controller": true
-            }]
-        },
-        "spec": { "nodeName": node, "containers": [] }
-    })
-}
-
-fn owned(kind: &str, api: &str, name: &str, ns: &str, owner: (&str, &str)) -> Value {
-    json!({
-        "apiVersion": api, "kind": kind,
-        "metadata": {
-            "name": name, "namespace": ns, "uid": "11111111-1111-1111-1111-111111111111",
-            "ownerReferences": [{
-                "apiVersion": "apps/v1", "kind": owner.0, "name": owner.1,
-                "uid": "22222222-2222-2222-2222-222222222222", "controller": true
-            }]
-        }
-    })
-}
-
-#[derive(Clone, Default)]
-struct Api {
-    pods: Arc<Vec<Value>>,
-    /// Every request's path and query, for the assertions on what the agent asked.
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-async fn list_pods(State(api): State<Api>, RawQuery(q): RawQuery) -> Json {
-    let q = q.unwrap_or_default();
-    api.seen.lock().unwrap().push(format!("/api/v1/pods?{q}"));
-    // Honour the field selector as the API server does.
-    let decoded = q.replace("%3D", "=").replace("%2F", "/");
-    let node = decoded
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("fieldSelector=spec.nodeName="));
-    let items: Vec<Value> = api
-        .pods
-        .iter()
-        .filter(|p| node.is_none_or(|n| p["spec"]["nodeName"] == n))
-        .cloned()
-        .collect();
-    js(json!({
-        "apiVersion": "v1", "kind": "PodList",
-        "metadata": { "resourceVersion": "1" }, "items": items
-    }))
-}
-
-async fn replicaset(State(api): State<Api>, Path((ns, name)): Path<(String, String)>) -> Json {
-    api.seen.lock().unwrap().push(format!("rs {ns}/{name}"));
-    js(owned(
-        "ReplicaSet",
-        "apps/v1",
-        &name,
-        &ns,
-        ("Deployment", "web"),
-    ))
-}
-
-async fn job(State(api): State<Api>, Path((ns, name)): Path<(String, String)>) -> Json {
-    api.seen.lock().unwrap().push(format!("job {ns}/{name}"));
-    js(owned("Job", "batch/v1", &name, &ns, ("CronJob", "report")))
-}
-
-/// The stand-in API on a loopback port, on its own runtime thread.
-fn serve(api: Api) -> u16 {
-    serve_on(0, api)
-}
-
-/// The stand-in API on `port` (0: any free one).
-fn serve_on(port: u16, api: Api) -> u16 {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new()
-                .route("/api/v1/pods", get(list_pods))
-                .route(
-                    "/apis/apps/v1/namespaces/{ns}/replicasets/{name}",
-                    get(replicaset),
-                )
-                .route("/apis/batch/v1/namespaces/{ns}/jobs/{name}", get(job))
-                .with_state(api);
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    port
-}
+use serde_json::json;
 
 /// A kubeconfig in `dir` for the stand-in API on `port`, with a bearer token.
 fn kubeconfig(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: t\n\
-             clusters:\n- name: t\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: t\n  context:\n    cluster: t\n    user: u\n\
-             users:\n- name: u\n  user:\n    token: test-token\n"
-        ),
-    )
-    .unwrap();
-    path
+    archscope_tests::node::kubeconfig(dir, &format!("http://127.0.0.1:{port}"))
 }
+
+const NODE: &str = "node-a";
 
 /// A kubepods cgroup (cgroupfs driver layout) with the workload run inside it.
 struct PodCgroup(std::path::PathBuf);
@@ -194,35 +70,32 @@ fn pods_and_workloads_from_the_api() {
     let uid_job = format!("7b2e1d3f-0000-4000-8000-{id:012}");
     let cid = |n: u64| format!("{:064x}", (id as u128) << 8 | n as u128);
     let (cid_web, cid_job) = (cid(1), cid(2));
-    let api = Api {
-        pods: Arc::new(vec![
-            pod(
-                &uid_web,
-                "web-7d9f-xk2p",
-                "shop",
-                NODE,
-                ("ReplicaSet", "web-7d9f"),
-                json!({"app": "web", "app.kubernetes.io/name": "webapp", "team": "x"}),
-            ),
-            pod(
-                &uid_job,
-                "report-28001-q8z",
-                "batch",
-                NODE,
-                ("Job", "report-28001"),
-                json!({}),
-            ),
-            pod(
-                "9c3f2e40-0000-4000-8000-000000000003",
-                "elsewhere",
-                "shop",
-                "node-b",
-                ("ReplicaSet", "web-7d9f"),
-                json!({"app": "web"}),
-            ),
-        ]),
-        seen: Arc::default(),
-    };
+    let api = Api::new(vec![
+        pod(
+            &uid_web,
+            "web-7d9f-xk2p",
+            "shop",
+            NODE,
+            ("ReplicaSet", "web-7d9f"),
+            json!({"app": "web", "app.kubernetes.io/name": "webapp", "team": "x"}),
+        ),
+        pod(
+            &uid_job,
+            "report-28001-q8z",
+            "batch",
+            NODE,
+            ("Job", "report-28001"),
+            json!({}),
+        ),
+        pod(
+            "9c3f2e40-0000-4000-8000-000000000003",
+            "elsewhere",
+            "shop",
+            "node-b",
+            ("ReplicaSet", "web-7d9f"),
+            json!({"app": "web"}),
+        ),
+    ]);
     let port = serve(api.clone());
     let dir = std::env::temp_dir().join(format!("archscope-kube-{id}"));
     let kubeconfig = kubeconfig(&dir, port);
@@ -340,17 +213,14 @@ fn api_unreachable_then_back() {
     let id = std::process::id();
     let uid = format!("8d3f2e4a-0000-4000-8000-{id:012}");
     let cid = format!("{:064x}", (id as u128) << 8 | 9);
-    let api = Api {
-        pods: Arc::new(vec![pod(
-            &uid,
-            "api-5c8d-q1",
-            "shop",
-            NODE,
-            ("ReplicaSet", "web-7d9f"),
-            json!({}),
-        )]),
-        seen: Arc::default(),
-    };
+    let api = Api::new(vec![pod(
+        &uid,
+        "api-5c8d-q1",
+        "shop",
+        NODE,
+        ("ReplicaSet", "web-7d9f"),
+        json!({}),
+    )]);
     // a port nobody listens on yet: connections are refused
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

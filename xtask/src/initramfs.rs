@@ -10,8 +10,14 @@ use crate::status;
 
 /// The guest's root: `archscope-vm-init` as /init, the agent and the tests crate's other
 /// binaries in /bin, the test executables in /tests (and glibc for arm64's dynamic
-/// binaries), as a gzip'd cpio.
-pub fn build(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<PathBuf> {
+/// binaries), as a gzip'd cpio. `modules`: kernel modules for node mode, in load order,
+/// put in /lib/modules and listed in /etc/xtask-modules (archscope-vm-init loads them).
+pub fn build(
+    work: &Path,
+    t: Target,
+    built: &cross::Built,
+    modules: &[PathBuf],
+) -> anyhow::Result<PathBuf> {
     let root = work.join("root");
     for d in ["bin", "lib", "tests", "tmp", "sys", "proc", "dev"] {
         std::fs::create_dir_all(root.join(d))?;
@@ -22,6 +28,12 @@ pub fn build(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<Pat
     std::fs::write(root.join("etc/xtask-time"), now.as_secs().to_string())?;
     // as on any host: without it `localhost` goes to DNS, and there is none
     std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n")?;
+    // as on any host: the agent's Kubernetes client loads the system's roots even for an
+    // http:// API server, and gives up without any (node mode's guest)
+    let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    std::fs::create_dir_all(root.join("etc/ssl/certs"))?;
+    std::fs::copy(bundle, root.join("etc/ssl/certs/ca-certificates.crt"))
+        .with_context(|| format!("{} (run `cargo xtask setup`)", bundle.display()))?;
     let mut files = Vec::new();
     for exe in &built.bins {
         let name = exe.file_name().context("binary name")?;
@@ -62,6 +74,18 @@ pub fn build(work: &Path, t: Target, built: &cross::Built) -> anyhow::Result<Pat
         std::fs::create_dir_all(root.join(to))?;
         std::fs::copy(Path::new(from).join(lib), root.join(to).join(lib))
             .with_context(|| format!("{from}/{lib} (run `cargo xtask setup`)"))?;
+    }
+    if !modules.is_empty() {
+        std::fs::create_dir_all(root.join("lib/modules"))?;
+        let mut order = String::new();
+        for m in modules {
+            let name = m.file_name().context("module name")?;
+            // as shipped: stripping would drop the signature appended to each
+            std::fs::copy(m, root.join("lib/modules").join(name))
+                .with_context(|| format!("copying {}", m.display()))?;
+            order.push_str(&format!("{}\n", name.to_string_lossy()));
+        }
+        std::fs::write(root.join("etc/xtask-modules"), order)?;
     }
     if t == Target::X86_64 {
         // the compat test's i386 workload: the guest has no binutils to build it

@@ -24,7 +24,20 @@ pub struct Kernel {
     /// [`crate::cross::VM_TESTS`]). An arch's first kernel runs them all; a further kernel
     /// of the same arch runs those that depend on the kernel, not on the arch.
     pub tests: Option<&'static [&'static str]>,
+    /// Modules of this kernel (below its lib/modules/<version>/, in load order) that the
+    /// arch's initramfs carries for node mode (tests/src/node.rs); cached beside the image.
+    pub modules: &'static [&'static str],
 }
+
+/// The NIC of the node-mode guest (tests/src/node.rs), modules in Debian's arm64 6.1:
+/// virtio-mmio (no PCI, so no option ROM) and virtio-net with its failover dependencies.
+/// Uncompressed in 6.1 (CONFIG_MODULE_COMPRESS_NONE), so finit_module takes them as they are.
+const NODE_NET_MODULES: &[&str] = &[
+    "kernel/drivers/virtio/virtio_mmio.ko",
+    "kernel/net/core/failover.ko",
+    "kernel/drivers/net/net_failover.ko",
+    "kernel/drivers/net/virtio_net.ko",
+];
 
 /// What differs between kernels of one arch: hooks, BTF layouts, the verifier, map types,
 /// cgroups, perf events. The others (`bench`, `otlp`: user space) depend on the arch only.
@@ -64,6 +77,7 @@ pub const MATRIX: &[Kernel] = &[
         },
         in_ci: true,
         tests: Some(KERNEL_FACING),
+        modules: &[],
         stands_for: "Debian 11, openEuler 22.03 LTS and UOS (5.10)",
     },
     Kernel {
@@ -75,6 +89,7 @@ pub const MATRIX: &[Kernel] = &[
         },
         in_ci: true,
         tests: None,
+        modules: NODE_NET_MODULES,
         stands_for: "Debian 12 (6.1)",
     },
     Kernel {
@@ -86,6 +101,7 @@ pub const MATRIX: &[Kernel] = &[
         },
         in_ci: true,
         tests: Some(KERNEL_FACING),
+        modules: &[],
         stands_for: "Debian 11, openEuler 22.03 LTS and UOS on Kunpeng and Phytium (5.10)",
     },
     Kernel {
@@ -94,6 +110,7 @@ pub const MATRIX: &[Kernel] = &[
         source: Source::LoongarchSource { smp: true },
         in_ci: true,
         tests: None,
+        modules: &[],
         stands_for: "Loongson 3A5000/3A6000 (6.12, one CPU)",
     },
     Kernel {
@@ -102,6 +119,7 @@ pub const MATRIX: &[Kernel] = &[
         source: Source::LoongarchSource { smp: false },
         in_ci: false,
         tests: None,
+        modules: &[],
         stands_for: "a uniprocessor kernel (CONFIG_SMP=n)",
     },
 ];
@@ -135,11 +153,25 @@ pub fn select(arch: Target, name: Option<&str>) -> anyhow::Result<Vec<&'static K
 pub fn image(k: &Kernel) -> anyhow::Result<PathBuf> {
     match k.source {
         Source::LoongarchSource { smp } => crate::kernel::loongarch64(smp),
-        Source::Debian { suite, meta } => debian(k.arch, suite, meta),
+        Source::Debian { suite, meta } => debian(k, suite, meta),
     }
 }
 
-fn debian(arch: Target, suite: Option<&str>, meta: &str) -> anyhow::Result<PathBuf> {
+/// The cached [`Kernel::modules`] of `k`, whose image [`image`] returned, in load order.
+pub fn modules(k: &Kernel, image: &Path) -> Vec<PathBuf> {
+    let version = image
+        .file_name()
+        .and_then(|n| n.to_str()?.strip_prefix("vmlinuz-"))
+        .unwrap_or_default();
+    let dir = image.with_file_name(format!("modules-{version}"));
+    k.modules
+        .iter()
+        .map(|m| dir.join(Path::new(m).file_name().unwrap_or_default()))
+        .collect()
+}
+
+fn debian(k: &Kernel, suite: Option<&str>, meta: &str) -> anyhow::Result<PathBuf> {
+    let arch = k.arch;
     let dir = crate::vm::cache_dir().join(arch.goarch());
     std::fs::create_dir_all(&dir)?;
     let apt = Apt::new(suite)?;
@@ -160,9 +192,15 @@ fn debian(arch: Target, suite: Option<&str>, meta: &str) -> anyhow::Result<PathB
         .unwrap_or_default()
         .to_string();
     let vmlinuz = dir.join(format!("vmlinuz-{version}"));
-    if !vmlinuz.exists() {
+    let mut files = vec![(format!("boot/vmlinuz-{version}"), vmlinuz.clone())];
+    let cached = modules(k, &vmlinuz);
+    for (m, to) in k.modules.iter().zip(cached) {
+        files.push((format!("lib/modules/{version}/{m}"), to));
+    }
+    if files.iter().any(|(_, to)| !to.exists()) {
+        // image and modules from one download: a module loads only into its own build
         eprintln!("vm-test: apt-get download {pkg}");
-        apt.fetch_file(&pkg, &format!("boot/vmlinuz-{version}"), &vmlinuz)?;
+        apt.fetch_files(&pkg, &files)?;
     }
     Ok(vmlinuz)
 }
@@ -213,7 +251,16 @@ impl Apt {
     /// One file of a package, `path` inside it, copied to `dest`: the package is
     /// downloaded next to `dest`, unpacked there and removed again.
     pub fn fetch_file(&self, pkg: &str, path: &str, dest: &Path) -> anyhow::Result<()> {
-        let dir = dest.parent().context("the destination's directory")?;
+        self.fetch_files(pkg, &[(path.to_string(), dest.to_path_buf())])
+    }
+
+    /// Files of a package (path inside it, destination), from one download next to the
+    /// first destination.
+    pub fn fetch_files(&self, pkg: &str, files: &[(String, PathBuf)]) -> anyhow::Result<()> {
+        let dir = files
+            .first()
+            .and_then(|(_, dest)| dest.parent())
+            .context("the destination's directory")?;
         std::fs::create_dir_all(dir)?;
         crate::status(
             self.cmd("apt-get")
@@ -231,7 +278,11 @@ impl Apt {
             .context("downloaded package not found")?;
         let x = dir.join("x");
         crate::status(Command::new("dpkg").arg("-x").arg(&deb).arg(&x))?;
-        std::fs::copy(x.join(path), dest)?;
+        for (path, dest) in files {
+            std::fs::create_dir_all(dest.parent().context("the destination's directory")?)?;
+            std::fs::copy(x.join(path), dest)
+                .with_context(|| format!("{path} of {pkg} to {}", dest.display()))?;
+        }
         std::fs::remove_dir_all(&x)?;
         std::fs::remove_file(&deb)?;
         Ok(())
@@ -343,6 +394,16 @@ mod tests {
             parse_main_archive("deb http://x/y bookworm contrib\n"),
             None
         );
+    }
+
+    #[test]
+    fn node_modules_are_cached_beside_their_image_in_load_order() {
+        let k = select(Target::Aarch64, Some("6.1")).unwrap()[0];
+        let m = modules(k, Path::new("/c/vmlinuz-6.1.0-57-arm64"));
+        let names: Vec<_> = m.iter().map(|p| p.to_string_lossy()).collect();
+        let dir = "/c/modules-6.1.0-57-arm64";
+        let want = ["virtio_mmio", "failover", "net_failover", "virtio_net"];
+        assert_eq!(names, want.map(|n| format!("{dir}/{n}.ko")));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Project tasks, `cargo xtask <task>`: setup, build, run, test (the whole suite as CI runs
-//! it), vm-test and vm-bench (a real kernel of another architecture under qemu), dist,
+//! it), vm-test and vm-bench (a real kernel of another architecture under qemu),
+//! vm-compare (the same pod on the host and in the arm64 guest as a networked node), dist,
 //! test-offline, test-least-privilege, perf, fuzz and dashboards. Modules that serve them:
 //! ebpf (the one eBPF object every build embeds), cross (cross builds), guests, qemu,
-//! initramfs, kernel and kernels (the qemu guests and the kernels they boot), support (the
-//! kernel support table the guests are held to).
+//! initramfs, kernel and kernels (the qemu guests and the kernels they boot), node_guest
+//! (vm-compare), support (the kernel support table the guests are held to).
 mod cross;
 mod dashboards;
 mod dist;
@@ -13,6 +14,7 @@ mod guests;
 mod initramfs;
 mod kernel;
 mod kernels;
+mod node_guest;
 mod offline;
 mod qemu;
 mod setup;
@@ -72,6 +74,10 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// The same pod workload on the host and in the arm64 guest (Debian 12's 6.1 booted as
+    /// a networked Kubernetes-like node), both scraped by a real Prometheus:
+    /// tests/tests/workload_compare.rs. Needs root.
+    VmCompare,
     /// Build and run `agent run`, passing on any arguments after `--`.
     Run {
         #[arg(long)]
@@ -150,6 +156,10 @@ fn main() -> anyhow::Result<()> {
             let t = cross::Target::parse(&arch)?;
             setup::run(false, setup::Need::Cross)?;
             vm::run(t, kernel.as_deref(), icount)
+        }
+        Cmd::VmCompare => {
+            setup::run(false, setup::Need::Test)?;
+            node_guest::run()
         }
         Cmd::VmBench {
             arch,

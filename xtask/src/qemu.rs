@@ -115,7 +115,8 @@ pub fn qemu_command(
         }
     };
     // no NIC: the tests use loopback and their own veth pairs, and a default NIC would
-    // need qemu's option ROMs (ipxe-qemu)
+    // need qemu's option ROMs (ipxe-qemu); node mode's guest (tests/src/node.rs) has a
+    // virtio-mmio one
     qemu.args(["-nographic", "-no-reboot", "-nic", "none"]);
     Ok(qemu)
 }

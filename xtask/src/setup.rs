@@ -47,6 +47,9 @@ const CROSS_PACKAGES: &[&str] = &[
     "libelf-dev",
     "python3-venv",
     "qemu-system-misc",
+    // the guests' agent loads the system's roots even for an http:// API server (the
+    // initramfs carries the bundle)
+    "ca-certificates",
 ];
 
 /// What only the test suite uses.

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the whole suite, in the order that fails fastest.
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 use crate::cross::Target;
 use crate::{cargo, status, target_dir};
@@ -168,6 +168,15 @@ fn steps(stages: &mut Stages) -> anyhow::Result<()> {
     stages.call(
         &format!("kernel integration tests in the guests (qemu, {at_once} at once)"),
         || crate::guests::boot_all(&prepared, true, at_once),
+    )?;
+    // the arm64 build and initramfs just booted, now as a networked node beside the host
+    let arm64 = prepared
+        .iter()
+        .find(|p| p.t == Target::Aarch64)
+        .context("no arm64 guest prepared")?;
+    stages.call(
+        "cross-architecture workload compare (host and arm64 guest, real Prometheus)",
+        || crate::node_guest::compare(arm64),
     )?;
     // a full release build from the vendored bundle: its own command, `cargo xtask
     // test-offline`, so it can be run (and timed) alone

@@ -54,7 +54,7 @@ pub fn bench(t: Target, out: &Path, args: &[String], no_build: bool) -> anyhow::
     cmd.extend(args.iter().map(String::as_str));
     std::fs::create_dir_all(work.join("root/etc"))?;
     std::fs::write(work.join("root/etc/xtask-bench"), cmd.join("\n"))?;
-    let initrd = crate::initramfs::build(&work, t, &built)?;
+    let initrd = crate::initramfs::build(&work, t, &built, &[])?;
     let mut qemu = qemu_command(t, &kernel, &initrd, None, false)?;
     eprintln!(
         "vm-bench: booting {} to run `agent {}`",
@@ -106,7 +106,12 @@ pub fn prepare(t: Target, kernel: Option<&str>) -> anyhow::Result<Prepared> {
     // per clone, unlike the shared cache: two clones' runs must not clear each other's
     let work = crate::target_dir().join(format!("vm-test-{}", t.goarch()));
     let _ = std::fs::remove_dir_all(&work);
-    let initrd = crate::initramfs::build(&work, t, &built)?;
+    // node mode's modules (the arm64 6.1 kernel's NIC): unused by the other kernels' boots
+    let modules: Vec<PathBuf> = kernels
+        .iter()
+        .flat_map(|(k, image)| kernels::modules(k, image))
+        .collect();
+    let initrd = crate::initramfs::build(&work, t, &built, &modules)?;
     eprintln!(
         "vm-test {}: built in {:.0} s",
         t.goarch(),
@@ -119,6 +124,17 @@ pub fn prepare(t: Target, kernel: Option<&str>) -> anyhow::Result<Prepared> {
         work,
         built,
     })
+}
+
+impl Prepared {
+    /// The kernel and initramfs of node mode (tests/src/node.rs): a prepared kernel whose
+    /// NIC modules the initramfs carries.
+    pub fn node_guest(&self) -> Option<(&Path, &Path)> {
+        self.kernels
+            .iter()
+            .find(|(k, _)| !k.modules.is_empty())
+            .map(|(_, image)| (image.as_path(), self.initrd.as_path()))
+    }
 }
 
 /// `cargo xtask vm-test`: build, then boot each chosen kernel in turn, the console echoed.

@@ -1,5 +1,8 @@
 //! PID 1 of the initramfs that `cargo xtask vm-test` boots: mounts what the agent needs,
 //! brings up loopback, runs every test executable in /tests and powers the machine off.
+//! With `archscope.node=1` on the kernel command line it is a networked node instead: it
+//! loads the NIC's modules, brings up eth0 (qemu's user network) and runs
+//! /bin/archscope-node (tests/src/bin/node.rs), and no tests.
 //! The console protocol (`=== begin`, libtest's `test result:`, `=== end … rc=`) is what
 //! xtask tallies. A static binary, so it needs no shell or libc in the image (Debian has no
 //! busybox for loong64).
@@ -53,6 +56,16 @@ fn main() {
     }
     let (release, machine) = uname();
     println!("=== kernel {release} {machine}");
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let param = |k: &str| {
+        cmdline
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    if param("archscope.node").as_deref() == Some("1") {
+        node();
+    }
     // `cargo xtask vm-bench`: run the agent with these arguments (one a line) and mark its
     // output (the results document) for xtask to extract from the console.
     if let Ok(args) = std::fs::read_to_string("/etc/xtask-bench") {
@@ -74,13 +87,6 @@ fn main() {
     }
     // xtask's boots may pass `archscope.tests=<test>,<test>…` (run only those test binaries)
     // and `archscope.icount=1` (qemu counts instructions: the PMU tests expect IPC 1).
-    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    let param = |k: &str| {
-        cmdline
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
-            .map(str::to_string)
-    };
     let only = param("archscope.tests");
     let mut env: Vec<(&str, &str)> = ENV.to_vec();
     if param("archscope.icount").as_deref() == Some("1") {
@@ -128,6 +134,53 @@ fn main() {
         println!("=== end {} rc={rc}", t.display());
     }
     power_off();
+}
+
+/// Node mode: the NIC's modules, eth0 as qemu's user network expects it, then
+/// archscope-node until it ends.
+fn node() -> ! {
+    if let Err(e) = load_modules() {
+        println!("archscope-vm-init: loading modules: {e}");
+    }
+    // the NIC registers in virtio_net's init; wait a little in case its probe is deferred
+    for _ in 0..50 {
+        if std::path::Path::new("/sys/class/net/eth0").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    match interface_up("eth0", Some(([10, 0, 2, 15], [255, 255, 255, 0]))) {
+        Ok(()) => println!("=== eth0 10.0.2.15/24 up"),
+        Err(e) => println!("archscope-vm-init: bringing up eth0: {e}"),
+    }
+    match Command::new("/bin/archscope-node")
+        .envs(ENV.iter().copied())
+        .status()
+    {
+        Ok(st) => println!("archscope-vm-init: archscope-node ended: {st}"),
+        Err(e) => println!("archscope-vm-init: starting /bin/archscope-node: {e}"),
+    }
+    power_off();
+}
+
+/// The modules xtask put in /lib/modules, in the order /etc/xtask-modules lists them
+/// (dependencies first: there is no modprobe). Built in or loaded already is fine.
+fn load_modules() -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    for name in std::fs::read_to_string("/etc/xtask-modules")?.lines() {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        let f = std::fs::File::open(format!("/lib/modules/{name}"))?;
+        // SAFETY: an open fd and an empty NUL-terminated parameter string.
+        let rc = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), c"".as_ptr(), 0) };
+        let err = std::io::Error::last_os_error();
+        if rc != 0 && err.raw_os_error() != Some(libc::EEXIST) {
+            return Err(std::io::Error::new(err.kind(), format!("{name}: {err}")));
+        }
+    }
+    Ok(())
 }
 
 fn power_off() -> ! {
@@ -189,6 +242,11 @@ fn set_clock() -> std::io::Result<()> {
 
 /// `ip link set lo up`: the tests talk HTTP to the agent on 127.0.0.1.
 fn loopback_up() -> std::io::Result<()> {
+    interface_up("lo", None)
+}
+
+/// `ip link set <name> up`, after `ip addr add <addr>/<mask> dev <name>` when given.
+fn interface_up(name: &str, addr: Option<([u8; 4], [u8; 4])>) -> std::io::Result<()> {
     // SAFETY: plain socket call; the fd is closed below.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -196,23 +254,44 @@ fn loopback_up() -> std::io::Result<()> {
     }
     // SAFETY: ifreq is plain data; all zeroes is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
-        *dst = *src as libc::c_char;
+    for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
     }
-    // SAFETY: fd is an open socket and req a valid ifreq naming "lo", as both calls expect.
-    // (The request type is c_ulong on glibc, c_int on musl.)
-    let result = unsafe {
-        if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) != 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            if libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) != 0 {
-                Err(std::io::Error::last_os_error())
-            } else {
-                Ok(())
+    // fd is an open socket and req a valid ifreq naming the interface, as every call
+    // expects. (The request type is c_ulong on glibc, c_int on musl.)
+    let ioctl = |request: libc::c_ulong, req: &mut libc::ifreq| {
+        // SAFETY: as above.
+        if unsafe { libc::ioctl(fd, request as _, req as *mut libc::ifreq) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    let result = (|| {
+        if let Some((ip, mask)) = addr {
+            for (request, a) in [(libc::SIOCSIFADDR, ip), (libc::SIOCSIFNETMASK, mask)] {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: 0,
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(a),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: sockaddr_in fits in the union's sockaddr, as the kernel reads it.
+                unsafe {
+                    std::ptr::write_unaligned(
+                        (&raw mut req.ifr_ifru.ifru_addr).cast::<libc::sockaddr_in>(),
+                        sin,
+                    )
+                };
+                ioctl(request, &mut req)?;
             }
         }
-    };
+        ioctl(libc::SIOCGIFFLAGS, &mut req)?;
+        // SAFETY: SIOCGIFFLAGS filled the flags member.
+        unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+        ioctl(libc::SIOCSIFFLAGS, &mut req)
+    })();
     // SAFETY: closing the fd opened above.
     unsafe { libc::close(fd) };
     result

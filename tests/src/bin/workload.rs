@@ -30,6 +30,10 @@
 //!   archscope-workload <cgroup.procs> busy <ms>      (busy for that many ms of wall time)
 //!   archscope-workload <cgroup.procs> steady <getppid> <openat-missing>
 //!       (that much every 100 ms until killed: a live workload for Prometheus)
+//!   archscope-workload <cgroup.procs> pod <batches> <getppid-per-batch>
+//!                      <openat-missing-per-batch> <interval-ms>
+//!       (prints `ready`, waits for SIGUSR1, runs the batches one every interval from
+//!       the first, prints `done`, then holds: a pod of tests/src/node.rs)
 //!
 //! `-` as the cgroup skips the move (used after execve, already inside).
 use std::ffi::CString;
@@ -118,14 +122,21 @@ mod net {
 
 /// Block SIGUSR1 and wait for it (the mask is kept, so a second call waits again).
 fn wait_for_sigusr1() {
+    let set = block_sigusr1();
+    let mut sig = 0;
+    // SAFETY: waiting on a valid set.
+    unsafe { libc::sigwait(&set, &mut sig) };
+}
+
+/// Block SIGUSR1 (it then waits for sigwait instead of ending the process); the set.
+fn block_sigusr1() -> libc::sigset_t {
     // SAFETY: plain signal-mask calls on a local set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        let mut sig = 0;
-        libc::sigwait(&set, &mut sig);
+        set
     }
 }
 
@@ -330,6 +341,29 @@ fn main() {
                 std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
             }
             println!("{:.3}", start.elapsed().as_secs_f64());
+        }
+        "pod" => {
+            let (batches, getppid, openat) = (num(3), num(4), num(5));
+            let interval = std::time::Duration::from_millis(num(6));
+            // blocked before `ready`: a SIGUSR1 sent right after it waits for sigwait
+            block_sigusr1();
+            println!("ready");
+            std::io::stdout().flush().unwrap();
+            wait_for_sigusr1();
+            let start = std::time::Instant::now();
+            for b in 1..=batches {
+                getppid_n(getppid);
+                openat_missing_n(openat);
+                if b < batches {
+                    let next = start + interval * b as u32;
+                    std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+                }
+            }
+            println!("done");
+            std::io::stdout().flush().unwrap();
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
         }
         other => panic!("unknown scenario {other}"),
     }

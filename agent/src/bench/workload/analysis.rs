@@ -91,7 +91,7 @@ pub struct Side {
     pub arch: String,
     pub pods: Vec<Pod>,
     pub samples: usize,
-    /// Calls and failed calls per syscall over the whole window, all pods.
+    /// Calls and failed calls per syscall over the whole window, all pods (those made).
     pub syscalls: BTreeMap<String, Totals>,
     /// Why a group of figures is missing on this side (PMU, scheduler, tcp).
     pub missing: BTreeMap<String, String>,
@@ -231,17 +231,30 @@ pub fn analyse(arch: [&str; 2], obs: &Observed, frame: Frame, o: &Options) -> Re
     let mut keys: Vec<Figure> = sa.keys().chain(sb.keys()).cloned().collect();
     keys.sort();
     keys.dedup();
+    let (a, b) = (side_info(arch[0], obs, wa), side_info(arch[1], obs, wb));
+    // a syscall neither side made in the window (its series older than the window) has
+    // nothing to compare
+    let made = |name: &str| [&a, &b].iter().any(|s| s.syscalls.contains_key(name));
     let rows: Vec<Row> = keys
         .into_iter()
+        .filter(|f| f.group != "syscall" || made(&f.subject))
         .map(|f| {
-            let (a, b) = (
+            let (xa, xb) = (
                 sa.remove(&f).unwrap_or_default(),
                 sb.remove(&f).unwrap_or_default(),
             );
-            row(f, a, b, o)
+            let mut r = row(f, xa, xb, o);
+            for (side, other) in [(&a, &b), (&b, &a)] {
+                if r.figure.group == "syscall" && !side.syscalls.contains_key(&r.figure.subject) {
+                    r.note = Some(format!(
+                        "no {} calls on {} (its syscall table or libc may use another call); {} made them",
+                        r.figure.subject, side.arch, other.arch
+                    ));
+                }
+            }
+            r
         })
         .collect();
-    let (a, b) = (side_info(arch[0], obs, wa), side_info(arch[1], obs, wb));
     let mut warnings = Vec::new();
     for s in [&a, &b] {
         if s.pods.is_empty() {
@@ -316,10 +329,32 @@ fn side_info(arch: &str, obs: &Observed, ws: Vec<&PodWindow>) -> Side {
         }
         missing.insert(group.to_string(), why.join("; "));
     }
+    // cycles without instructions: e.g. arm64 under qemu's TCG counts one and not the other
+    let ipc = ws.iter().any(|w| {
+        figures::of_window(w)
+            .iter()
+            .any(|(f, _)| f.measure == figures::Measure::Ipc)
+    });
+    if has("pmu") && !ipc {
+        let why: Vec<String> = agents
+            .iter()
+            .filter(|(_, s)| s.pmu_events.get("instructions") != Some(&true))
+            .map(|(url, _)| format!("the PMU counts cycles but not instructions on {url}"))
+            .collect();
+        let why = if why.is_empty() {
+            "the workload's pods showed no instructions in the window".to_string()
+        } else {
+            why.join("; ")
+        };
+        missing.insert("IPC and cache-miss".to_string(), why);
+    }
     Side {
         arch: arch.to_string(),
         samples: ws.len(),
-        syscalls: figures::totals(ws.iter().copied()),
+        syscalls: figures::totals(ws.iter().copied())
+            .into_iter()
+            .filter(|(_, t)| t.calls > 0.0)
+            .collect(),
         pods: pods
             .into_iter()
             .map(|((pod, agent), windows)| Pod {

@@ -174,7 +174,9 @@ pub fn of_window(w: &PodWindow) -> Vec<(Figure, f64)> {
         out.push((Figure::new("tcp", "", Measure::RetransmitRatio), r / sent));
     }
     let (cycles, instructions) = (inc(w, s::CYCLES, &[]), inc(w, s::INSTRUCTIONS, &[]));
-    if let Some(c) = cycles {
+    // a PMU that counts no cycles while the pod ran is not counting: no figure (the
+    // report says why)
+    if let Some(c) = cycles.filter(|c| *c > 0.0) {
         out.push((Figure::new("pmu", "", Measure::CyclesPerSecond), c / w.secs));
     }
     if let (Some(c), Some(i)) = (cycles.filter(|c| *c > 0.0), instructions) {

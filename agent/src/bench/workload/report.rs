@@ -11,11 +11,12 @@ pub fn value(v: f64, unit: &str) -> String {
     if !v.is_finite() {
         return "-".into();
     }
+    if v == 0.0 {
+        return "0".into();
+    }
     if unit == "s" {
         let a = v.abs();
-        return if a == 0.0 {
-            "0 s".into()
-        } else if a < 1e-6 {
+        return if a < 1e-6 {
             format!("{:.0} ns", v * 1e9)
         } else if a < 1e-3 {
             format!("{:.1} µs", v * 1e6)

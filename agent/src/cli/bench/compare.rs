@@ -10,6 +10,7 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
     for (set, flag) in [
         (a.prometheus.is_some(), "--prometheus"),
         (a.step.is_some(), "--step"),
+        (a.end.is_some(), "--end"),
         (a.rate_query.is_some(), "--rate-query"),
     ] {
         if set {

@@ -188,6 +188,10 @@ pub struct CompareArgs {
     /// With --workload: how far back (Prometheus) or how long to read the agents
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
     pub window: Duration,
+    /// With --workload and --prometheus: where the window ends, RFC 3339
+    /// (2026-12-04T15:00:00Z) or Unix seconds [default: now]
+    #[arg(long, value_name = "TIME", value_parser = end_time)]
+    pub end: Option<f64>,
     /// With --workload: the length of one window, one sample per pod [default: a twelfth
     /// of --window, 5m for 1h]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -225,6 +229,18 @@ pub fn margin(s: &str) -> Result<f64, String> {
             "`{s}` is not a percentage from 0 to 50 (e.g. 5 or 2.5%)"
         )),
     }
+}
+
+/// RFC 3339 or Unix seconds → Unix seconds.
+fn end_time(s: &str) -> Result<f64, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        return Ok(secs);
+    }
+    humantime::parse_rfc3339_weak(s)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64())
+        .ok_or_else(|| format!("`{s}` is neither RFC 3339 (2026-12-04T15:00:00Z) nor Unix seconds"))
 }
 
 fn overhead_mode(s: &str) -> Result<crate::config::SyscallMode, String> {

@@ -61,8 +61,16 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    if a.rate_query.is_some() && a.prometheus.is_none() {
-        return Err(UsageError("--rate-query needs --prometheus".into()).into());
+    for (set, flag) in [
+        (a.rate_query.is_some(), "--rate-query"),
+        (a.end.is_some(), "--end"),
+    ] {
+        if set && a.prometheus.is_none() {
+            return Err(UsageError(format!(
+                "{flag} needs --prometheus (the agents are read from now on)"
+            ))
+            .into());
+        }
     }
     let step = a.step.unwrap_or_else(|| workload::default_step(a.window));
     let (observed, source, window) = match &a.prometheus {
@@ -72,7 +80,8 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
                     UsageError(format!("--prometheus: `{url}` is not an http(s) URL")).into(),
                 );
             }
-            let w = Window::ending(workload::now(), a.window, step, name.clone())?;
+            let end = a.end.unwrap_or_else(workload::now);
+            let w = Window::ending(end, a.window, step, name.clone())?;
             let o = prometheus::observe(url, &w, a.rate_query.as_deref())?;
             (o, format!("Prometheus {url}"), w)
         }
