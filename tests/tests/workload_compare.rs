@@ -290,9 +290,22 @@ fn one_deployment_on_amd64_and_arm64() {
         ));
     }
     html_renders(&dir.join("report.html"), &dir, &from_prometheus);
-    // kept for docs/bench.md's example
+    // kept for docs/bench.md's example, with each agent's /metrics as it is now (the
+    // exposition parser's real samples)
     if let Some(keep) = std::env::var_os("XTASK_KEEP_REPORT") {
-        std::fs::copy(dir.join("report.md"), Path::new(&keep)).unwrap();
+        let keep = Path::new(&keep);
+        std::fs::copy(dir.join("report.md"), keep).unwrap();
+        for (arch, addr) in [("amd64", &host.addr), ("arm64", &guest_addr)] {
+            let text = ureq::get(&format!("http://{addr}/metrics"))
+                .call()
+                .unwrap()
+                .into_body()
+                .with_config()
+                .limit(1 << 30)
+                .read_to_string()
+                .unwrap();
+            std::fs::write(keep.with_extension(format!("{arch}.metrics")), text).unwrap();
+        }
     }
     drop(guest);
     let _ = std::fs::remove_dir_all(&dir);

@@ -5,6 +5,7 @@
 //! ebpf (the one eBPF object every build embeds), cross (cross builds), guests, qemu,
 //! initramfs, kernel and kernels (the qemu guests and the kernels they boot), node_guest
 //! (vm-compare), support (the kernel support table the guests are held to).
+mod apt;
 mod cross;
 mod dashboards;
 mod dist;

@@ -250,7 +250,7 @@ pub fn prometheus_text_format(verbose: bool) -> anyhow::Result<()> {
         "setup: fetching Debian 13's prometheus into {}",
         bin.display()
     );
-    crate::kernels::Apt::new(Some("trixie"))?.fetch_file("prometheus", "usr/bin/prometheus", &bin)
+    crate::apt::Apt::new(Some("trixie"))?.fetch_file("prometheus", "usr/bin/prometheus", &bin)
 }
 
 /// The Python venv holding zig and kubernetes-validate (gitignored, with the other caches).

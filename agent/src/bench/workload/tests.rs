@@ -167,3 +167,71 @@ fn a_slower_side_shows_in_latency_and_the_counts_are_exact() {
         assert!(text.contains("getppid p50"), "{text}");
     }
 }
+
+/// Real scrapes (the lines the compare reads) of the two agents of
+/// tests/tests/workload_compare.rs after its workload: the host's and the arm64 guest's.
+const REAL: [(&str, &str); 2] = [
+    ("amd64", include_str!("fixtures/amd64.metrics")),
+    ("arm64", include_str!("fixtures/arm64.metrics")),
+];
+
+#[test]
+fn real_scrapes_of_both_arches_read_exactly() {
+    let name = WorkloadName::parse("shop/checkout").unwrap();
+    let mut o = Observed::new(vec![0.0, 60.0]);
+    for (arch, text) in REAL {
+        let samples = parse(text).unwrap();
+        let lines = text.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(samples.len(), lines, "{arch}");
+        let agent = format!("http://{arch}:9435");
+        // the agent answered before the pod's series existed: every count is new
+        let info: Vec<_> = samples
+            .iter()
+            .filter(|s| s.name == "archscope_node_info")
+            .collect();
+        assert_eq!(info.len(), 1);
+        add_scrape(
+            &mut o,
+            &agent,
+            &parse(&format!("archscope_node_info{{goarch=\"{arch}\"}} 1\n")).unwrap(),
+            0,
+            &name,
+        );
+        add_scrape(&mut o, &agent, &samples, 1, &name);
+    }
+    let r = analyse(
+        ["amd64", "arm64"],
+        &o,
+        Frame {
+            workload: name.to_string(),
+            source: "fixtures".into(),
+            step: 60.0,
+        },
+        &Options {
+            resamples: 100,
+            seed: 1,
+            margin: 0.05,
+        },
+    );
+    let calls = |s: &analysis::Side, n: &str| (s.syscalls[n].calls, s.syscalls[n].errors);
+    // the workload's 10,000 getppid and 1,000 failed openat, after its loader's openat
+    assert_eq!(calls(&r.a, "getppid"), (10_000.0, 0.0));
+    assert_eq!(calls(&r.a, "openat"), (1064.0, 1060.0));
+    assert_eq!(calls(&r.b, "getppid"), (10_000.0, 0.0));
+    assert_eq!(calls(&r.b, "openat"), (1027.0, 1024.0));
+    assert_eq!(r.a.pods[0].pod, "checkout-5d4f7b9c6-x7k2p");
+    assert_eq!(r.b.pods[0].pod, "checkout-5d4f7b9c6-q9m4t");
+    // this host has no PMU; qemu's arm64 counts cycles and not instructions
+    assert!(r.a.missing["pmu"].contains("the pmu feature is off on http://amd64:9435"));
+    assert!(!r.b.missing.contains_key("pmu"));
+    assert_eq!(
+        r.b.missing["IPC and cache-miss"],
+        "the PMU counts cycles but not instructions on http://arm64:9435"
+    );
+    // one window a side: figures, but no verdict
+    assert!(
+        r.rows
+            .iter()
+            .all(|x| x.direction == Direction::Inconclusive)
+    );
+}
