@@ -7,7 +7,8 @@ use super::compare::{Comparison, Row, pmu_text, verdict_text};
 use super::report_table::{band_text, num, p_text, side_method};
 use super::verdict::{Verdict, percent};
 
-fn esc(s: &str) -> String {
+/// Text as HTML (also in attribute values).
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -14,7 +14,9 @@ pub fn headless(html: &Path, profile: &Path, extra: &[&str]) -> Output {
                 .is_ok_and(|o| o.status.success())
         })
         .expect("chromium is not installed (cargo xtask setup installs Debian's chromium)");
-    Command::new(chromium)
+    // a Chromium that hangs must not hang the test run
+    Command::new("timeout")
+        .args(["120", chromium])
         .args([
             "--headless",
             "--disable-gpu",

@@ -14,12 +14,14 @@ pub struct Prometheus {
 impl Prometheus {
     /// Debian 12's Prometheus (2.42): it asks for OpenMetrics and gzip.
     pub fn start(target: &str) -> Prometheus {
-        Prometheus::start_all(&[target])
+        Prometheus::launch(std::path::Path::new("prometheus"), &[target], "")
     }
 
-    /// As `start`, scraping every one of `targets` (one job: each is its own `instance`).
-    pub fn start_all(targets: &[&str]) -> Prometheus {
-        Prometheus::launch(std::path::Path::new("prometheus"), targets, "")
+    /// As `start`, scraping every one of `targets` (one job: each is its own `instance`)
+    /// every `interval` seconds, which is also the scrape's timeout.
+    pub fn start_all(targets: &[&str], interval: u32) -> Prometheus {
+        let job = format!("    scrape_interval: {interval}s\n    scrape_timeout: {interval}s\n");
+        Prometheus::launch(std::path::Path::new("prometheus"), targets, &job)
     }
 
     /// Debian 13's Prometheus (2.53, which `cargo xtask setup` fetches into the project's

@@ -6,7 +6,7 @@
 //! runs against the agents directly and against Prometheus, and both must find the two
 //! pods, count every call and see what emulation guarantees: getppid far slower in the
 //! guest. The guest boot is what `cargo xtask vm-compare` (a stage of `cargo xtask test`)
-//! prepares, hence `#[ignore]` here; the bad-input tests run with the others.
+//! prepares, hence `#[ignore]` here; bad input is workload_flags.rs.
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,15 +23,20 @@ const DEPLOYMENT: &str = "checkout";
 const REPLICASET: &str = "checkout-5d4f7b9c6";
 const HOST_POD: &str = "checkout-5d4f7b9c6-x7k2p";
 const GUEST_POD: &str = "checkout-5d4f7b9c6-q9m4t";
-/// 20 batches a second apart of 500 getppid and 50 failing openat: 10,000 and 1,000.
+/// 32 batches a second apart of 500 getppid and 50 failing openat: 16,000 and 1,600.
 const WORK: PodWorkload = PodWorkload {
-    batches: 20,
+    batches: 32,
     getppid_per_batch: 500,
     openat_missing_per_batch: 50,
     interval_ms: 1000,
 };
-/// Windows of 2 s: the 20 s of batches give each pod about ten samples.
-const STEP: u64 = 2;
+/// Windows of 4 s: the 32 s of batches give each pod about eight samples.
+const STEP: u64 = 4;
+/// Prometheus scrapes every 2 s, with a timeout as long: a scrape of the guest's agent
+/// under instruction emulation on a loaded machine can take over a second.
+const SCRAPE: u32 = 2;
+/// How long the agents are read: from before the first batch to past the last.
+const AGENTS_WINDOW: u64 = 44;
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("archscope-wl-{}-{name}", std::process::id()));
@@ -108,8 +113,6 @@ fn check(r: &Value, source: &str) {
     let p50 = row(r, "getppid p50");
     assert_eq!(p50["direction"], "higher", "{ctx}");
     assert!(p50["ratio"].as_f64().unwrap() > 2.0, "{ctx}");
-    let first = r["differences"][0].as_str().unwrap_or_default();
-    assert!(first.contains("on arm64 (of amd64)"), "{ctx}");
     assert!(
         r["differences"]
             .as_array()
@@ -218,7 +221,7 @@ fn one_deployment_on_amd64_and_arm64() {
     guest.wait_for_line(node::READY, Duration::from_secs(900));
 
     let guest_addr = format!("127.0.0.1:{fwd}");
-    let prom = Prometheus::start_all(&[&host.addr, &guest_addr]);
+    let prom = Prometheus::start_all(&[&host.addr, &guest_addr], SCRAPE);
     // both agents scraped, both pods named with their Deployment
     wait_for(120, "both pods in Prometheus", || {
         let q = format!(
@@ -238,12 +241,22 @@ fn one_deployment_on_amd64_and_arm64() {
         format!("http://{}", host.addr),
         format!("http://{guest_addr}"),
     );
+    let agents_window = format!("{AGENTS_WINDOW}s");
     let mut c = compare(&[
-        "--agent", &h, "--agent", &g, "--window", "26s", "--format", "json", "-o",
+        "--agent",
+        &h,
+        "--agent",
+        &g,
+        "--window",
+        &agents_window,
+        "--format",
+        "json",
+        "-o",
     ]);
+    // the compare's last boundary is at least the window after this
+    let spawned = Instant::now();
     let mut child = c.arg(&agents_json).stderr(Stdio::piped()).spawn().unwrap();
     let log = wait_first_boundary(&mut child);
-    let first_boundary = Instant::now();
     // just after the step boundary the Prometheus window below starts on
     let start = (ready_wall / s).ceil() * s;
     std::thread::sleep(Duration::from_secs_f64((start + 0.5 - unix_now()).max(0.0)));
@@ -256,7 +269,7 @@ fn one_deployment_on_amd64_and_arm64() {
     let log = log.join().unwrap();
     assert!(st.success(), "{log}");
     assert!(
-        done < first_boundary + Duration::from_secs(25),
+        done + Duration::from_secs(1) < spawned + Duration::from_secs(AGENTS_WINDOW),
         "the workload outlasted the agents' window: {log}"
     );
     let from_agents: Value =
@@ -265,8 +278,17 @@ fn one_deployment_on_amd64_and_arm64() {
 
     // Prometheus, over whole windows from that boundary to the first past the scrapes
     // after the last batch; every format reads the same windows (--end)
-    let end = ((done_wall + 1.5) / s).ceil() * s;
-    std::thread::sleep(Duration::from_secs_f64((end + 1.0 - unix_now()).max(0.0)));
+    let end = ((done_wall + SCRAPE as f64 + 0.5) / s).ceil() * s;
+    wait_for(60, "both agents scraped past the window's end", || {
+        let stamps = prom.query("timestamp(archscope_node_info)")["result"].clone();
+        let t: Vec<f64> = stamps
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["value"][1].as_str()?.parse().ok())
+            .collect();
+        t.len() == 2 && t.iter().all(|t| *t > end)
+    });
     let (window, end) = (format!("{}s", end - start), format!("{end}"));
     let base = [
         "--prometheus",
@@ -279,6 +301,26 @@ fn one_deployment_on_amd64_and_arm64() {
     let out = run_ok(compare(&[&base[..], &["--format", "json"]].concat()));
     let from_prometheus: Value = serde_json::from_str(&out).unwrap();
     check(&from_prometheus, "prometheus");
+    // --rate-query: any PromQL per pod stands for the workload's request rate; here the
+    // getppid rate Prometheus computes, 500 a second on both sides
+    let rate = format!(
+        "sum by (pod) (rate(archscope_syscalls_total{{namespace=\"{NS}\",workload=\"{DEPLOYMENT}\",syscall=\"getppid\"}}[$step]))"
+    );
+    let out = run_ok(compare(
+        &[&base[..], &["--format", "json", "--rate-query", &rate]].concat(),
+    ));
+    let with_rate: Value = serde_json::from_str(&out).unwrap();
+    let requests = row(&with_rate, "requests/s per pod");
+    for side in ["a", "b"] {
+        let (n, median) = (
+            requests[side]["n"].as_u64().unwrap(),
+            requests[side]["median"].as_f64().unwrap(),
+        );
+        assert!(
+            n >= 5 && (250.0..=1000.0).contains(&median),
+            "{side}: {requests:#}"
+        );
+    }
     for (format, file) in [
         ("markdown", "report.md"),
         ("html", "report.html"),
@@ -295,6 +337,8 @@ fn one_deployment_on_amd64_and_arm64() {
     if let Some(keep) = std::env::var_os("XTASK_KEEP_REPORT") {
         let keep = Path::new(&keep);
         std::fs::copy(dir.join("report.md"), keep).unwrap();
+        // the samples behind every row
+        std::fs::write(keep.with_extension("json"), from_prometheus.to_string()).unwrap();
         for (arch, addr) in [("amd64", &host.addr), ("arm64", &guest_addr)] {
             let text = ureq::get(&format!("http://{addr}/metrics"))
                 .call()
@@ -326,112 +370,4 @@ fn html_renders(html: &Path, dir: &Path, r: &Value) {
         "{dom}"
     );
     assert!(dom.contains(GUEST_POD) && dom.contains(HOST_POD), "{dom}");
-}
-
-/// `agent bench compare … --workload` fails as bad input: exit 2, one line naming `want`.
-fn usage_error(args: &[&str], want: &str) {
-    let out = agent_cmd()
-        .args(["bench", "compare"])
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
-}
-
-#[test]
-fn bad_workload_flags_are_usage_errors() {
-    let p = ["--prometheus", "http://127.0.0.1:1"];
-    // (A, B, --workload, further flags): each must name what is wrong
-    let cases: &[(&str, &str, &str, &[&str], &str)] = &[
-        ("amd64", "arm64", "checkout", &p, "--workload"),
-        ("amd64", "arm64", "Shop/x", &p, "--workload"),
-        ("amd64", "amd64", "shop/x", &p, "both amd64"),
-        (
-            "amd64",
-            "riscv",
-            "shop/x",
-            &p,
-            "`riscv` is not an architecture",
-        ),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &[p[0], p[1], "--window", "1s"],
-            "--window",
-        ),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &[p[0], p[1], "--step", "500ms"],
-            "--step: 500ms is below 1s",
-        ),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &[p[0], p[1], "--window", "10s", "--step", "6s"],
-            "--window",
-        ),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &["--agent", "http://x", "--rate-query", "up"],
-            "--rate-query needs --prometheus",
-        ),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &["--prometheus", "ftp://x"],
-            "--prometheus",
-        ),
-        ("amd64", "arm64", "shop/x", &["--no-kubernetes"], "--agent"),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &["--agent", "http://x", "--end", "0"],
-            "--end needs --prometheus",
-        ),
-        (
-            "amd64",
-            "arm64",
-            "shop/x",
-            &[p[0], p[1], "--end", "yesterday"],
-            "--end",
-        ),
-    ];
-    for (a, b, w, extra, want) in cases {
-        usage_error(&[&[*a, *b, "--workload", *w], *extra].concat(), want);
-    }
-    usage_error(
-        &["amd64", "arm64", "--step", "5m"],
-        "--step needs --workload",
-    );
-}
-
-#[test]
-fn an_unreachable_prometheus_is_an_error_that_names_it() {
-    let out = agent_cmd()
-        .args([
-            "bench",
-            "compare",
-            "amd64",
-            "arm64",
-            "--workload",
-            "shop/x",
-            "--prometheus",
-            "http://127.0.0.1:1",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("http://127.0.0.1:1: unreachable"), "{err}");
 }

@@ -143,7 +143,12 @@ async fn scrape(http: &reqwest::Client, base: &str) -> anyhow::Result<Vec<Sample
 /// Reads every agent at each boundary, from now for the window's length. An agent that
 /// does not answer at a boundary leaves a gap (its windows on both sides of it are not
 /// samples); it is named once.
-pub fn observe(agents: &[String], w: &Window, name: &WorkloadName) -> anyhow::Result<Observed> {
+pub fn observe(
+    agents: &[String],
+    arch: [&str; 2],
+    w: &Window,
+    name: &WorkloadName,
+) -> anyhow::Result<Observed> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -162,13 +167,21 @@ pub fn observe(agents: &[String], w: &Window, name: &WorkloadName) -> anyhow::Re
             let mut set = tokio::task::JoinSet::new();
             for (n, a) in agents.iter().enumerate() {
                 let (http, a) = (http.clone(), a.trim_end_matches('/').to_string());
-                set.spawn(async move { (n, scrape(&http, &a).await) });
+                // the window's ends are when each agent answered, not when it was asked
+                set.spawn(async move {
+                    let r = scrape(&http, &a).await;
+                    (n, super::now(), r)
+                });
             }
             let mut scrapes: Vec<_> = set.join_all().await;
-            scrapes.sort_by_key(|(n, _)| *n);
-            for (a, (_, r)) in agents.iter().zip(scrapes) {
+            scrapes.sort_by_key(|(n, _, _)| *n);
+            for (a, (_, answered, r)) in agents.iter().zip(scrapes) {
                 match r {
-                    Ok(samples) => add_scrape(&mut o, a.trim_end_matches('/'), &samples, at, name),
+                    Ok(samples) => {
+                        let agent = a.trim_end_matches('/');
+                        add_scrape(&mut o, agent, &samples, at, name);
+                        o.set_scraped(agent, at, answered);
+                    }
                     Err(e) => {
                         failed.entry(a).or_insert_with(|| {
                             eprintln!("bench: {e:#}");
@@ -183,6 +196,13 @@ pub fn observe(agents: &[String], w: &Window, name: &WorkloadName) -> anyhow::Re
                 at + 1,
                 w.windows + 1
             );
+            // a side without an agent would only show at the end of the window
+            for x in arch.iter().filter(|_| at == 0) {
+                if !o.agents.values().any(|s| s.goarch == *x) {
+                    let why: Vec<&String> = failed.values().collect();
+                    anyhow::bail!("no {x} agent answered at the start ({why:?})");
+                }
+            }
         }
         o.times = times;
         if o.up.is_empty() {

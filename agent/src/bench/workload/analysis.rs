@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::figures::{self, Figure, Totals};
-use super::series::{Observed, PodWindow, windows};
+use super::series::{self as sel, Observed, PodWindow, windows};
 use crate::bench::stats;
 use archscope_bench::verdict::{self, Verdict};
 
@@ -171,7 +171,16 @@ fn row(figure: Figure, a: Vec<f64>, b: Vec<f64>, o: &Options) -> Row {
         return r;
     }
     if r.a.median == 0.0 || r.b.median == 0.0 {
-        r.note = Some("one median is 0: no ratio".into());
+        // no ratio, but a difference all the same: none on one side, some on the other
+        let zero = if r.a.median == 0.0 { "A" } else { "B" };
+        if p < verdict::ALPHA {
+            r.direction = if r.b.median > r.a.median {
+                Direction::Higher
+            } else {
+                Direction::Lower
+            };
+        }
+        r.note = Some(format!("median 0 on {zero}: no ratio"));
         return r;
     }
     let ci = stats::bootstrap_ratio_ci(&r.a.samples, &r.b.samples, o.resamples, o.seed, 0.95);
@@ -187,16 +196,26 @@ fn row(figure: Figure, a: Vec<f64>, b: Vec<f64>, o: &Options) -> Row {
 
 /// "getppid p99 8.30× on arm64", "IPC 0.62× of amd64 on arm64": the differences beyond
 /// the band, the largest (in either direction) first.
+/// A difference with a median of 0 on one side has no ratio and ranks first.
 pub fn differences(rows: &[Row], a: &str, b: &str) -> Vec<String> {
+    let value = super::report::value;
     let mut d: Vec<(f64, String)> = rows
         .iter()
         .filter(|r| matches!(r.direction, Direction::Higher | Direction::Lower))
-        .filter_map(|r| {
-            let x = r.ratio?;
-            Some((
+        .map(|r| match r.ratio {
+            Some(x) => (
                 x.ln().abs(),
                 format!("{} {} on {b} (of {a})", r.label, times(x)),
-            ))
+            ),
+            None => (
+                f64::INFINITY,
+                format!(
+                    "{} {} on {b}, {} on {a}",
+                    r.label,
+                    value(r.b.median, r.unit),
+                    value(r.a.median, r.unit)
+                ),
+            ),
         })
         .collect();
     d.sort_by(|x, y| y.0.total_cmp(&x.0));
@@ -226,12 +245,18 @@ pub fn analyse(arch: [&str; 2], obs: &Observed, frame: Frame, o: &Options) -> Re
             .filter(|w| obs.agents.get(&w.instance).map(|s| s.goarch.as_str()) == Some(x))
             .collect()
     };
-    let (wa, wb) = (of_side(arch[0]), of_side(arch[1]));
-    let (mut sa, mut sb) = (samples(wa.iter().copied()), samples(wb.iter().copied()));
-    let mut keys: Vec<Figure> = sa.keys().chain(sb.keys()).cloned().collect();
+    let (windows_a, windows_b) = (of_side(arch[0]), of_side(arch[1]));
+    let (mut samples_a, mut samples_b) = (
+        samples(windows_a.iter().copied()),
+        samples(windows_b.iter().copied()),
+    );
+    let mut keys: Vec<Figure> = samples_a.keys().chain(samples_b.keys()).cloned().collect();
     keys.sort();
     keys.dedup();
-    let (a, b) = (side_info(arch[0], obs, wa), side_info(arch[1], obs, wb));
+    let (a, b) = (
+        side_info(arch[0], obs, windows_a),
+        side_info(arch[1], obs, windows_b),
+    );
     // a syscall neither side made in the window (its series older than the window) has
     // nothing to compare
     let made = |name: &str| [&a, &b].iter().any(|s| s.syscalls.contains_key(name));
@@ -240,14 +265,14 @@ pub fn analyse(arch: [&str; 2], obs: &Observed, frame: Frame, o: &Options) -> Re
         .filter(|f| f.group != "syscall" || made(&f.subject))
         .map(|f| {
             let (xa, xb) = (
-                sa.remove(&f).unwrap_or_default(),
-                sb.remove(&f).unwrap_or_default(),
+                samples_a.remove(&f).unwrap_or_default(),
+                samples_b.remove(&f).unwrap_or_default(),
             );
             let mut r = row(f, xa, xb, o);
             for (side, other) in [(&a, &b), (&b, &a)] {
                 if r.figure.group == "syscall" && !side.syscalls.contains_key(&r.figure.subject) {
                     r.note = Some(format!(
-                        "no {} calls on {} (its syscall table or libc may use another call); {} made them",
+                        "no {} calls on {} in the window; {} made them",
                         r.figure.subject, side.arch, other.arch
                     ));
                 }
@@ -302,9 +327,15 @@ fn side_info(arch: &str, obs: &Observed, ws: Vec<&PodWindow>) -> Side {
         .iter()
         .filter(|(_, s)| s.goarch == arch)
         .collect();
-    let has = |group: &str| {
+    // counts, not figures: a pod there for part of a window has counts and no rates
+    let counted = |sels: &[usize]| {
         ws.iter()
-            .any(|w| figures::of_window(w).iter().any(|(f, _)| f.group == group))
+            .any(|w| w.inc.iter().any(|((s, _), v)| sels.contains(s) && *v > 0.0))
+    };
+    let has = |group: &str| match group {
+        "pmu" => counted(&[sel::CYCLES]),
+        "scheduler" => counted(&[sel::CPU_TIME, sel::RUNQUEUE]),
+        _ => counted(&[sel::TCP_CONNECT, sel::TCP_SRTT, sel::TCP_SEGMENTS_SENT]),
     };
     let mut missing = BTreeMap::new();
     for (group, feature) in [("pmu", "pmu"), ("scheduler", "scheduler"), ("tcp", "tcp")] {
@@ -330,12 +361,7 @@ fn side_info(arch: &str, obs: &Observed, ws: Vec<&PodWindow>) -> Side {
         missing.insert(group.to_string(), why.join("; "));
     }
     // cycles without instructions: e.g. arm64 under qemu's TCG counts one and not the other
-    let ipc = ws.iter().any(|w| {
-        figures::of_window(w)
-            .iter()
-            .any(|(f, _)| f.measure == figures::Measure::Ipc)
-    });
-    if has("pmu") && !ipc {
+    if has("pmu") && !counted(&[sel::INSTRUCTIONS]) {
         let why: Vec<String> = agents
             .iter()
             .filter(|(_, s)| s.pmu_events.get("instructions") != Some(&true))

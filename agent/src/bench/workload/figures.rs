@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::series::{self as s, PodWindow, buckets, quantile};
+use super::series::{self as sel, PodWindow, buckets, quantile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,21 +111,24 @@ fn latency(
 }
 
 /// Every figure one pod's window gives. Ratios need a non-zero denominator, quantiles an
-/// observation: a window without them gives no sample of that figure.
+/// observation: a window without them gives no sample of that figure; per-second figures
+/// need the pod there for the whole window.
 pub fn of_window(w: &PodWindow) -> Vec<(Figure, f64)> {
     let mut out = Vec::new();
-    let cpu = inc(w, s::CPU_TIME, &[]);
+    let cpu = inc(w, sel::CPU_TIME, &[]);
     let syscalls: Vec<(String, f64)> = w
         .inc
         .iter()
-        .filter(|((sel, _), _)| *sel == s::SYSCALLS)
+        .filter(|((which, _), _)| *which == sel::SYSCALLS)
         .map(|((_, l), v)| (l[0].clone(), *v))
         .collect();
     for (name, calls) in syscalls {
         let n = name.as_str();
-        out.push((Figure::new("syscall", n, Measure::Rate), calls / w.secs));
+        if w.whole {
+            out.push((Figure::new("syscall", n, Measure::Rate), calls / w.secs));
+        }
         if calls > 0.0 {
-            let errors = inc(w, s::SYSCALL_ERRORS, &[n]).unwrap_or(0.0);
+            let errors = inc(w, sel::SYSCALL_ERRORS, &[n]).unwrap_or(0.0);
             out.push((
                 Figure::new("syscall", n, Measure::FailureRatio),
                 errors / calls,
@@ -139,12 +142,12 @@ pub fn of_window(w: &PodWindow) -> Vec<(Figure, f64)> {
             w,
             "syscall",
             n,
-            s::SYSCALL_DURATION,
+            sel::SYSCALL_DURATION,
             std::slice::from_ref(&name),
             true,
         );
     }
-    if let Some(c) = cpu {
+    if let Some(c) = cpu.filter(|_| w.whole) {
         out.push((
             Figure::new("scheduler", "", Measure::CpuSecondsPerSecond),
             c / w.secs,
@@ -155,7 +158,7 @@ pub fn of_window(w: &PodWindow) -> Vec<(Figure, f64)> {
         w,
         "scheduler",
         "run-queue latency",
-        s::RUNQUEUE,
+        sel::RUNQUEUE,
         &[],
         true,
     );
@@ -164,19 +167,27 @@ pub fn of_window(w: &PodWindow) -> Vec<(Figure, f64)> {
         w,
         "tcp",
         "connect latency",
-        s::TCP_CONNECT,
+        sel::TCP_CONNECT,
         &[],
         true,
     );
-    latency(&mut out, w, "tcp", "smoothed RTT", s::TCP_SRTT, &[], false);
-    if let Some(sent) = inc(w, s::TCP_SEGMENTS_SENT, &[]).filter(|v| *v > 0.0) {
-        let r = inc(w, s::TCP_RETRANSMITS, &[]).unwrap_or(0.0);
+    latency(
+        &mut out,
+        w,
+        "tcp",
+        "smoothed RTT",
+        sel::TCP_SRTT,
+        &[],
+        false,
+    );
+    if let Some(sent) = inc(w, sel::TCP_SEGMENTS_SENT, &[]).filter(|v| *v > 0.0) {
+        let r = inc(w, sel::TCP_RETRANSMITS, &[]).unwrap_or(0.0);
         out.push((Figure::new("tcp", "", Measure::RetransmitRatio), r / sent));
     }
-    let (cycles, instructions) = (inc(w, s::CYCLES, &[]), inc(w, s::INSTRUCTIONS, &[]));
+    let (cycles, instructions) = (inc(w, sel::CYCLES, &[]), inc(w, sel::INSTRUCTIONS, &[]));
     // a PMU that counts no cycles while the pod ran is not counting: no figure (the
     // report says why)
-    if let Some(c) = cycles.filter(|c| *c > 0.0) {
+    if let Some(c) = cycles.filter(|c| *c > 0.0 && w.whole) {
         out.push((Figure::new("pmu", "", Measure::CyclesPerSecond), c / w.secs));
     }
     if let (Some(c), Some(i)) = (cycles.filter(|c| *c > 0.0), instructions) {
@@ -184,7 +195,7 @@ pub fn of_window(w: &PodWindow) -> Vec<(Figure, f64)> {
     }
     if let (Some(i), Some(m)) = (
         instructions.filter(|i| *i > 0.0),
-        inc(w, s::CACHE_MISSES, &[]),
+        inc(w, sel::CACHE_MISSES, &[]),
     ) {
         out.push((Figure::new("pmu", "", Measure::Mpki), m * 1000.0 / i));
     }
@@ -204,10 +215,10 @@ pub struct Totals {
 pub fn totals<'a>(windows: impl Iterator<Item = &'a PodWindow>) -> BTreeMap<String, Totals> {
     let mut t: BTreeMap<String, Totals> = BTreeMap::new();
     for w in windows {
-        for ((sel, l), v) in &w.inc {
-            match *sel {
-                s::SYSCALLS => t.entry(l[0].clone()).or_default().calls += v,
-                s::SYSCALL_ERRORS => t.entry(l[0].clone()).or_default().errors += v,
+        for ((which, l), v) in &w.inc {
+            match *which {
+                sel::SYSCALLS => t.entry(l[0].clone()).or_default().calls += v,
+                sel::SYSCALL_ERRORS => t.entry(l[0].clone()).or_default().errors += v,
                 _ => {}
             }
         }

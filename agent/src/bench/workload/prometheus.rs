@@ -1,14 +1,16 @@
 //! Source: a Prometheus server's HTTP API. Each selection is one `query_range` of the
-//! per-container sums (over the other labels) at the window boundaries (the bare selector: the last sample at or before
-//! each boundary), so increases are exact differences of the agents' counters, not
-//! `increase()`'s extrapolation.
+//! per-container sums (over the other labels) at the window boundaries, with the bare
+//! selector: the last sample at or before each boundary. So increases are exact
+//! differences of the agents' counters, not `increase()`'s extrapolation, and a window
+//! lasts from one scrape to the other (`timestamp()` of those samples).
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::series::{AgentState, Observed, SELECTIONS, SeriesKey};
+use super::series::{AgentState, Observed, SELECTIONS, Selection, SeriesKey};
 use super::{Window, label_matchers};
+use crate::UsageError;
 use crate::collect::names;
 
 #[derive(Deserialize)]
@@ -106,71 +108,125 @@ pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Resu
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let c = Client {
-            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?,
-            base,
-            w,
-        };
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        let c = Client { http, base, w };
         let mut o = Observed::new(w.times());
-        let info = names::NODE_INFO.prometheus_name();
-        for (m, points) in c.range(&format!("max by (instance, goarch) ({info})")).await? {
-            let instance = m.get("instance").cloned().unwrap_or_default();
-            o.agents.entry(instance.clone()).or_default().goarch = m.get("goarch").cloned().unwrap_or_default();
-            for (i, _) in points {
-                o.set_up(&instance, i);
-            }
-        }
-        if o.up.is_empty() {
-            bail!("{base}: no {info} in the window: does this Prometheus scrape archscope agents?");
-        }
-        for (name, key) in [(names::FEATURE_UP.prometheus_name(), "feature"), (names::PMU_AVAILABLE.prometheus_name(), "event")] {
-            for (m, points) in c.range(&format!("max by (instance, {key}) ({name})")).await? {
-                let (Some(instance), Some(k), Some(v)) = (m.get("instance"), m.get(key), last(&points)) else {
-                    continue;
-                };
-                let s: &mut AgentState = o.agents.entry(instance.clone()).or_default();
-                let map = if key == "feature" { &mut s.features } else { &mut s.pmu_events };
-                map.insert(k.clone(), v > 0.0);
-            }
-        }
-        for (sel_index, sel) in SELECTIONS.iter().enumerate() {
-            let group = sel.group();
-            let by: Vec<&str> = ["instance", "pod", "cgroup"].into_iter().chain(group.iter().copied()).collect();
-            let q = format!(
-                "sum by ({}) ({}{{{}}})",
-                by.join(", "),
-                sel.sample_name(),
-                label_matchers(w, sel.matchers)
-            );
-            for (m, points) in c.range(&q).await? {
-                let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-                let key = SeriesKey {
-                    instance: get("instance"),
-                    pod: get("pod"),
-                    cgroup: get("cgroup"),
-                    sel: sel_index,
-                    labels: group.iter().map(|k| get(k)).collect(),
-                };
-                if key.pod.is_empty() {
-                    continue;
-                }
-                for (i, v) in points {
-                    o.set(key.clone(), i, v);
-                }
-            }
+        agents(&c, &mut o).await?;
+        for (index, sel) in SELECTIONS.iter().enumerate() {
+            selection(&c, &mut o, index, sel).await?;
         }
         if let Some(q) = rate_query {
-            let q = q.replace("$step", &format!("{}s", w.step.as_secs()));
-            for (m, points) in c.range(&q).await? {
-                let Some(pod) = m.get("pod") else {
-                    bail!("--rate-query: its series need a `pod` label (e.g. sum by (pod) (rate(…[$step]))); one has {m:?}");
-                };
-                let slot = o.rate.entry(pod.clone()).or_insert_with(|| vec![None; w.windows + 1]);
-                for (i, v) in points {
-                    slot[i] = Some(slot[i].unwrap_or(0.0) + v);
-                }
-            }
+            rate(&c, &mut o, q).await?;
         }
         Ok(o)
     })
+}
+
+/// The agents: their architecture, when they were scraped, their features and PMU.
+async fn agents(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
+    let info = names::NODE_INFO.prometheus_name();
+    for (m, points) in c
+        .range(&format!("max by (instance, goarch) ({info})"))
+        .await?
+    {
+        let instance = label(&m, "instance");
+        o.agents.entry(instance.clone()).or_default().goarch = label(&m, "goarch");
+        for (i, _) in points {
+            o.set_up(&instance, i);
+        }
+    }
+    if o.up.is_empty() {
+        bail!(
+            "{}: no {info} in the window: does this Prometheus scrape archscope agents?",
+            c.base
+        );
+    }
+    let stamps = format!("max by (instance) (timestamp({info}))");
+    for (m, points) in c.range(&stamps).await? {
+        for (i, t) in points {
+            o.set_scraped(&label(&m, "instance"), i, t);
+        }
+    }
+    let feature_up = names::FEATURE_UP.prometheus_name();
+    let pmu = names::PMU_AVAILABLE.prometheus_name();
+    for (name, key) in [(feature_up, "feature"), (pmu, "event")] {
+        for (m, points) in c
+            .range(&format!("max by (instance, {key}) ({name})"))
+            .await?
+        {
+            let Some(v) = last(&points) else { continue };
+            let s: &mut AgentState = o.agents.entry(label(&m, "instance")).or_default();
+            let map = if key == "feature" {
+                &mut s.features
+            } else {
+                &mut s.pmu_events
+            };
+            map.insert(label(&m, key), v > 0.0);
+        }
+    }
+    Ok(())
+}
+
+/// One selection's series, per agent, pod and container.
+async fn selection(
+    c: &Client<'_>,
+    o: &mut Observed,
+    index: usize,
+    sel: &Selection,
+) -> anyhow::Result<()> {
+    let group = sel.group();
+    let by: Vec<&str> = ["instance", "pod", "cgroup"]
+        .into_iter()
+        .chain(group.iter().copied())
+        .collect();
+    let q = format!(
+        "sum by ({}) ({}{{{}}})",
+        by.join(", "),
+        sel.sample_name(),
+        label_matchers(c.w, sel.matchers)
+    );
+    for (m, points) in c.range(&q).await? {
+        let key = SeriesKey {
+            instance: label(&m, "instance"),
+            pod: label(&m, "pod"),
+            cgroup: label(&m, "cgroup"),
+            sel: index,
+            labels: group.iter().map(|k| label(&m, k)).collect(),
+        };
+        if key.pod.is_empty() {
+            continue;
+        }
+        for (i, v) in points {
+            o.set(key.clone(), i, v);
+        }
+    }
+    Ok(())
+}
+
+/// `--rate-query`, `$step` standing for the step: each pod's rate at each boundary.
+async fn rate(c: &Client<'_>, o: &mut Observed, query: &str) -> anyhow::Result<()> {
+    let q = query.replace("$step", &format!("{}ms", c.w.step.as_millis()));
+    for (m, points) in c.range(&q).await? {
+        let Some(pod) = m.get("pod") else {
+            return Err(UsageError(format!(
+                "--rate-query: its series need a `pod` label, e.g. sum by (pod) (rate(…[$step])); one has {m:?}"
+            ))
+            .into());
+        };
+        let slot = o
+            .rate
+            .entry(pod.clone())
+            .or_insert_with(|| vec![None; c.w.windows + 1]);
+        // a rate of 0/0 is no sample
+        for (i, v) in points.into_iter().filter(|(_, v)| v.is_finite()) {
+            slot[i] = Some(slot[i].unwrap_or(0.0) + v);
+        }
+    }
+    Ok(())
+}
+
+fn label(m: &BTreeMap<String, String>, k: &str) -> String {
+    m.get(k).cloned().unwrap_or_default()
 }

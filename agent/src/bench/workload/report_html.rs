@@ -4,14 +4,8 @@ use std::fmt::Write;
 
 use super::analysis::{Direction, Report};
 use super::report::{method_lines, notes, ratio_text, side_line, value, verdict_text};
+use crate::bench::report_html::esc;
 use crate::bench::report_table::p_text;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn colour(d: Direction) -> &'static str {
     match d {
@@ -24,22 +18,31 @@ fn colour(d: Direction) -> &'static str {
 
 /// Ratios and intervals on a log axis, the band shaded; rows without a ratio are left out.
 fn chart(r: &Report) -> String {
+    // an interval reaching 0 (medians of 0 in resamples) is drawn from the axis' end
     let rows: Vec<_> = r
         .rows
         .iter()
         .filter_map(|x| Some((x, x.ratio?, x.ratio_ci95?)))
+        .filter(|(_, x, _)| x.is_finite() && *x > 0.0)
         .collect();
     let (label_w, plot_w, row_h) = (260.0, 480.0, 20.0);
     let h = 40.0 + row_h * rows.len() as f64;
     let (mut lo, mut hi) = (0.5f64, 2.0f64);
     for (_, x, [a, b]) in &rows {
-        for v in [*x, *a, *b] {
+        for v in [*x, *a, *b]
+            .into_iter()
+            .filter(|v| v.is_finite() && *v > 0.0)
+        {
             lo = lo.min(v);
             hi = hi.max(v);
         }
     }
-    let (lo, hi) = (lo.log2().floor(), hi.log2().ceil());
-    let x = |v: f64| label_w + (v.log2() - lo) / (hi - lo) * plot_w;
+    // log2 axis, whole powers, at most 2^-20 to 2^20
+    let (lo, hi) = (lo.log2().floor().max(-20.0), hi.log2().ceil().min(20.0));
+    let x = |v: f64| {
+        let e = if v > 0.0 { v.log2().clamp(lo, hi) } else { lo };
+        label_w + (e - lo) / (hi - lo) * plot_w
+    };
     let mut s = format!(
         r#"<svg id="chart-ratios" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="B/A per figure">"#,
         w = label_w + plot_w + 20.0

@@ -115,6 +115,9 @@ pub struct Observed {
     pub values: BTreeMap<SeriesKey, Vec<Option<f64>>>,
     /// `--rate-query`: each pod's request rate over the window ending at each boundary.
     pub rate: BTreeMap<String, Vec<Option<f64>>>,
+    /// Per agent, when the values of each boundary were scraped (Unix seconds), where
+    /// known: a window's length is the time between its two scrapes, not the step.
+    pub scraped: BTreeMap<String, Vec<Option<f64>>>,
 }
 
 impl Observed {
@@ -130,6 +133,22 @@ impl Observed {
         self.up
             .entry(instance.to_string())
             .or_insert_with(|| vec![false; n])[at] = true;
+    }
+
+    pub fn set_scraped(&mut self, instance: &str, at: usize, t: f64) {
+        let n = self.times.len();
+        self.scraped
+            .entry(instance.to_string())
+            .or_insert_with(|| vec![None; n])[at] = Some(t);
+    }
+
+    /// Seconds between the scrapes that window `i` of `instance` lies between.
+    pub fn elapsed(&self, instance: &str, i: usize) -> f64 {
+        let nominal = self.times[i + 1] - self.times[i];
+        match self.scraped.get(instance).map(|s| (s[i], s[i + 1])) {
+            Some((Some(a), Some(b))) if b > a => b - a,
+            _ => nominal,
+        }
     }
 
     pub fn set(&mut self, key: SeriesKey, at: usize, v: f64) {
@@ -149,6 +168,9 @@ pub struct PodWindow {
     pub pod: String,
     pub index: usize,
     pub secs: f64,
+    /// The pod had series at the window's start: it ran the whole window, so its
+    /// per-second figures hold (a pod that started inside it did not).
+    pub whole: bool,
     pub inc: BTreeMap<(usize, Vec<String>), f64>,
     pub rate: Option<f64>,
 }
@@ -156,8 +178,10 @@ pub struct PodWindow {
 /// The increases per pod and window. A window counts for a pod when its agent answered
 /// at both ends and the pod had a series at the end. A series absent at the start (its
 /// agent answering) is new: it starts from 0, as the agent's series start with the
-/// cgroup's first counts. A value below the one before is a reset (the agent restarted
-/// between the scrapes): the increase is the new value.
+/// cgroup's first counts; absent at the end but there later, it has not started yet (0).
+/// A value of a container below the one before is a reset (the agent restarted between
+/// the scrapes): then every series of that container counts from 0, so a histogram's
+/// buckets stay consistent with each other.
 pub fn windows(o: &Observed) -> Vec<PodWindow> {
     let mut by_pod: BTreeMap<(&str, &str), Vec<Column<'_>>> = BTreeMap::new();
     for (k, v) in &o.values {
@@ -172,24 +196,30 @@ pub fn windows(o: &Observed) -> Vec<PodWindow> {
             continue;
         };
         for i in 0..o.times.len().saturating_sub(1) {
-            if !(up[i] && up[i + 1]) {
+            if !(up[i] && up[i + 1]) || series.iter().all(|(_, v)| v[i + 1].is_none()) {
                 continue;
             }
+            let reset: Vec<&str> = series
+                .iter()
+                .filter(|(_, v)| matches!((v[i], v[i + 1]), (Some(a), Some(b)) if b < a))
+                .map(|(k, _)| k.cgroup.as_str())
+                .collect();
             let mut inc = BTreeMap::new();
             for (k, v) in &series {
-                let Some(end) = v[i + 1] else { continue };
-                let start = v[i].unwrap_or(0.0);
-                let d = if end >= start { end - start } else { end };
+                let d = match (v[i], v[i + 1]) {
+                    (_, Some(end)) if reset.contains(&k.cgroup.as_str()) => end,
+                    (start, Some(end)) => end - start.unwrap_or(0.0),
+                    (_, None) if v[i + 2..].iter().any(Option::is_some) => 0.0,
+                    (_, None) => continue,
+                };
                 *inc.entry((k.sel, k.labels.clone())).or_insert(0.0) += d;
-            }
-            if inc.is_empty() {
-                continue;
             }
             out.push(PodWindow {
                 instance: instance.to_string(),
                 pod: pod.to_string(),
                 index: i,
-                secs: o.times[i + 1] - o.times[i],
+                secs: o.elapsed(instance, i),
+                whole: series.iter().any(|(_, v)| v[i].is_some()),
                 inc,
                 rate: o.rate.get(pod).and_then(|r| r[i + 1]),
             });
@@ -200,15 +230,21 @@ pub fn windows(o: &Observed) -> Vec<PodWindow> {
 
 /// The q-quantile of a histogram's cumulative bucket counts `(le, count)`, as Prometheus'
 /// `histogram_quantile` reads it: linear within the bucket the rank falls in, from 0 for
-/// the first; the last finite bound when it falls in `+Inf`. None without observations.
+/// the first; the last finite bound when it falls in `+Inf`. None without observations or
+/// without a `+Inf` bucket.
 pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
     let mut b: Vec<(f64, f64)> = buckets.to_vec();
     b.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let total = b.last()?.1;
-    if total <= 0.0 {
+    // as histogram_quantile: counts made non-decreasing first
+    let mut most = 0.0f64;
+    for slot in b.iter_mut() {
+        most = most.max(slot.1);
+        slot.1 = most;
+    }
+    if most <= 0.0 || !b.last()?.0.is_infinite() {
         return None;
     }
-    let rank = q * total;
+    let rank = q * most;
     let (mut lower, mut below) = (0.0, 0.0);
     for &(le, count) in &b {
         if count >= rank {
@@ -249,90 +285,4 @@ pub fn parse_value(s: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantiles_read_as_histogram_quantile_does() {
-        // 10 in the first bucket (≤1), 10 in (1,2], none beyond
-        let b = [(1.0, 10.0), (2.0, 20.0), (4.0, 20.0), (f64::INFINITY, 20.0)];
-        assert_eq!(quantile(&b, 0.5), Some(1.0));
-        assert_eq!(quantile(&b, 0.25), Some(0.5));
-        assert_eq!(quantile(&b, 0.75), Some(1.5));
-        // everything beyond the last finite bound reads as that bound
-        assert_eq!(
-            quantile(&[(1.0, 0.0), (f64::INFINITY, 5.0)], 0.5),
-            Some(1.0)
-        );
-        assert_eq!(quantile(&[(1.0, 0.0), (f64::INFINITY, 0.0)], 0.5), None);
-    }
-
-    #[test]
-    fn increases_start_new_series_from_zero_and_survive_resets() {
-        let mut o = Observed::new(vec![0.0, 10.0, 20.0, 30.0]);
-        for at in 0..4 {
-            o.set_up("a:1", at);
-        }
-        let key = |sel, l: &str| SeriesKey {
-            instance: "a:1".into(),
-            pod: "p".into(),
-            cgroup: "/c".into(),
-            sel,
-            labels: vec![l.into()],
-        };
-        // absent at 0 (new), 5 at 10 s, 12 at 20 s, reset to 3 at 30 s
-        for (at, v) in [(1, 5.0), (2, 12.0), (3, 3.0)] {
-            o.set(key(SYSCALLS, "getppid"), at, v);
-        }
-        let w = windows(&o);
-        let got: Vec<f64> = w
-            .iter()
-            .map(|w| w.inc[&(SYSCALLS, vec!["getppid".into()])])
-            .collect();
-        assert_eq!(got, [5.0, 7.0, 3.0]);
-        assert!(w.iter().all(|w| w.secs == 10.0));
-    }
-
-    #[test]
-    fn a_container_that_ends_is_not_a_reset_of_its_pod() {
-        let mut o = Observed::new(vec![0.0, 10.0, 20.0]);
-        for at in 0..3 {
-            o.set_up("a:1", at);
-        }
-        let key = |cgroup: &str| SeriesKey {
-            instance: "a:1".into(),
-            pod: "p".into(),
-            cgroup: cgroup.into(),
-            sel: SYSCALLS,
-            labels: vec!["read".into()],
-        };
-        // the old container: 100, 130, gone; its replacement: 0 (absent), 20, 50
-        o.set(key("/old"), 0, 100.0);
-        o.set(key("/old"), 1, 130.0);
-        o.set(key("/new"), 1, 20.0);
-        o.set(key("/new"), 2, 50.0);
-        let got: Vec<f64> = windows(&o).iter().map(|w| w.inc.values().sum()).collect();
-        assert_eq!(got, [50.0, 30.0]);
-    }
-
-    #[test]
-    fn a_window_needs_its_agent_at_both_ends() {
-        let mut o = Observed::new(vec![0.0, 10.0, 20.0]);
-        o.set_up("a:1", 1);
-        o.set_up("a:1", 2);
-        let k = SeriesKey {
-            instance: "a:1".into(),
-            pod: "p".into(),
-            cgroup: "/c".into(),
-            sel: SYSCALLS,
-            labels: vec!["read".into()],
-        };
-        o.set(k.clone(), 1, 100.0);
-        o.set(k, 2, 150.0);
-        // the agent was not seen at 0: the 100 at 10 s is no window's increase
-        let w = windows(&o);
-        assert_eq!(w.len(), 1);
-        assert_eq!(w[0].index, 1);
-        assert_eq!(w[0].inc.values().copied().collect::<Vec<_>>(), [50.0]);
-    }
-}
+mod tests;

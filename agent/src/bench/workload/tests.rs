@@ -235,3 +235,61 @@ fn real_scrapes_of_both_arches_read_exactly() {
             .all(|x| x.direction == Direction::Inconclusive)
     );
 }
+
+/// 12 windows of 10 s: A's openat never fails, B's always does; B's getppid is 100 a
+/// window but 0 in a third of them (so resampled medians reach 0).
+fn zeros() -> Observed {
+    let name = WorkloadName::parse("shop/checkout").unwrap();
+    let mut o = Observed::new((0..=12).map(|i| 10.0 * i as f64).collect());
+    let b_getppid = [100, 0, 100, 0, 100, 0, 100, 100, 100, 0, 100, 100];
+    for at in 0..=12usize {
+        for (agent, info, pod, errors) in [("a", HOST, "p-a", 0), ("b", GUEST, "p-b", 10)] {
+            let id =
+                format!("cgroup=\"/{pod}\",namespace=\"shop\",pod=\"{pod}\",workload=\"checkout\"");
+            let getppid: u64 = if agent == "a" {
+                100 * at as u64
+            } else {
+                b_getppid[..at].iter().sum()
+            };
+            let text = format!(
+                "{info}archscope_syscalls_total{{{id},syscall=\"openat\"}} {}\n\
+                 archscope_syscall_errors_total{{{id},syscall=\"openat\",errno=\"EACCES\"}} {}\n\
+                 archscope_syscalls_total{{{id},syscall=\"getppid\"}} {getppid}\n",
+                10 * at,
+                errors * at
+            );
+            add_scrape(&mut o, agent, &parse(&text).unwrap(), at, &name);
+        }
+    }
+    o
+}
+
+#[test]
+fn a_median_of_zero_is_a_difference_and_an_interval_to_zero_draws() {
+    let r = analyse(
+        ["amd64", "arm64"],
+        &zeros(),
+        Frame {
+            workload: "shop/checkout".into(),
+            source: "test".into(),
+            step: 10.0,
+        },
+        &Options {
+            resamples: 2000,
+            seed: 3,
+            margin: 0.05,
+        },
+    );
+    let row = |label: &str| r.rows.iter().find(|x| x.label == label).unwrap();
+    let fail = row("openat failure ratio");
+    assert_eq!(fail.direction, Direction::Higher);
+    assert_eq!(fail.ratio, None);
+    assert_eq!(
+        r.differences[0],
+        "openat failure ratio 1.000 on arm64, 0 on amd64"
+    );
+    let rate = row("getppid calls/s per pod");
+    assert_eq!(rate.ratio_ci95.map(|c| c[0]), Some(0.0), "{rate:?}");
+    let page = html(&r);
+    assert!(page.contains("id=\"chart-ratios\"") && page.len() < 200_000);
+}

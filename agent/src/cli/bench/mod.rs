@@ -234,7 +234,11 @@ pub fn margin(s: &str) -> Result<f64, String> {
 /// RFC 3339 or Unix seconds → Unix seconds.
 fn end_time(s: &str) -> Result<f64, String> {
     if let Ok(secs) = s.parse::<f64>() {
-        return Ok(secs);
+        return if secs.is_finite() && secs >= 0.0 {
+            Ok(secs)
+        } else {
+            Err(format!("`{s}` is not a time"))
+        };
     }
     humantime::parse_rfc3339_weak(s)
         .ok()

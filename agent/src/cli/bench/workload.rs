@@ -4,6 +4,10 @@ use crate::UsageError;
 use crate::bench::workload::{self, Window, WorkloadName, agents, analysis, prometheus};
 use crate::bench::{cluster, compare as bench_compare};
 
+fn http_url(u: &str) -> bool {
+    u.starts_with("http://") || u.starts_with("https://")
+}
+
 fn arch(s: &str) -> Result<&'static str, UsageError> {
     bench_compare::goarch(s).ok_or_else(|| {
         UsageError(format!(
@@ -15,6 +19,9 @@ fn arch(s: &str) -> Result<&'static str, UsageError> {
 /// The agents to read: `--agent`, else the agent pods on nodes of A and B.
 fn agent_urls(a: &CompareArgs, arch: [&str; 2]) -> anyhow::Result<Vec<String>> {
     if !a.agents.is_empty() {
+        if let Some(bad) = a.agents.iter().find(|u| !http_url(u)) {
+            return Err(UsageError(format!("--agent: `{bad}` is not an http(s) URL")).into());
+        }
         return Ok(a.agents.clone());
     }
     if a.no_kubernetes {
@@ -39,6 +46,13 @@ fn agent_urls(a: &CompareArgs, arch: [&str; 2]) -> anyhow::Result<Vec<String>> {
     let mut urls = Vec::new();
     for x in arch {
         let found = rt.block_on(cluster::discover(&o, x))?;
+        if found.is_empty() {
+            anyhow::bail!(
+                "no agent pod ({} in {}) on a node labelled kubernetes.io/arch={x}",
+                a.selector,
+                a.namespace
+            );
+        }
         eprintln!(
             "bench: {} {x} agent(s) from the Kubernetes API",
             found.len()
@@ -72,10 +86,15 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
             .into());
         }
     }
+    if a.prometheus.is_some() && !a.agents.is_empty() {
+        return Err(
+            UsageError("compare --workload: --prometheus or --agent, not both".into()).into(),
+        );
+    }
     let step = a.step.unwrap_or_else(|| workload::default_step(a.window));
     let (observed, source, window) = match &a.prometheus {
         Some(url) => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !http_url(url) {
                 return Err(
                     UsageError(format!("--prometheus: `{url}` is not an http(s) URL")).into(),
                 );
@@ -94,7 +113,7 @@ pub fn compare(a: CompareArgs) -> anyhow::Result<()> {
                 humantime::format_duration(step),
                 humantime::format_duration(a.window)
             );
-            let o = agents::observe(&urls, &w, &name)?;
+            let o = agents::observe(&urls, arch, &w, &name)?;
             (o, format!("{} agent(s) read directly", urls.len()), w)
         }
     };
