@@ -251,15 +251,7 @@ impl Agent {
     }
 
     pub fn get(&self, path: &str) -> String {
-        ureq::get(&format!("http://{}{path}", self.addr))
-            .header("accept", OPENMETRICS)
-            .call()
-            .unwrap()
-            .into_body()
-            .with_config()
-            .limit(1 << 30) // a node with many containers has a big /metrics
-            .read_to_string()
-            .unwrap()
+        get_text(&format!("http://{}{path}", self.addr), OPENMETRICS)
     }
 
     pub fn pid(&self) -> u32 {
@@ -307,4 +299,17 @@ impl Drop for Agent {
             self.terminate();
         }
     }
+}
+
+/// The body of a GET of `url` asking for `accept`; any failure panics with the URL.
+pub fn get_text(url: &str, accept: &str) -> String {
+    ureq::get(url)
+        .header("accept", accept)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .into_body()
+        .with_config()
+        .limit(1 << 30) // a node with many containers has a big /metrics
+        .read_to_string()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }

@@ -147,15 +147,8 @@ fn the_daemonset_pod_runs_least_privileged() {
     // every program attached, node identity from /host, the host's cgroup paths, containerd
     let deadline = Instant::now() + Duration::from_secs(30);
     let m = loop {
-        let text = ureq::get(&format!("{url}/metrics"))
-            .header("accept", archscope_tests::OPENMETRICS)
-            .call()
-            .unwrap()
-            .into_body()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .unwrap();
+        let text =
+            archscope_tests::get_text(&format!("{url}/metrics"), archscope_tests::OPENMETRICS);
         let m = Metrics::parse(&text);
         if m.value("archscope_metadata_source_up", &[("source", "containerd")]) == Some(1.0) {
             break m;
@@ -188,15 +181,8 @@ fn the_daemonset_pod_runs_least_privileged() {
     workload(&cg, &["basic", "1000", "10"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let text = ureq::get(&format!("{url}/metrics"))
-            .header("accept", archscope_tests::OPENMETRICS)
-            .call()
-            .unwrap()
-            .into_body()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .unwrap();
+        let text =
+            archscope_tests::get_text(&format!("{url}/metrics"), archscope_tests::OPENMETRICS);
         let m = Metrics::parse(&text);
         let n = m.value(
             "archscope_syscalls_total",

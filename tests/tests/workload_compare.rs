@@ -340,14 +340,7 @@ fn one_deployment_on_amd64_and_arm64() {
         // the samples behind every row
         std::fs::write(keep.with_extension("json"), from_prometheus.to_string()).unwrap();
         for (arch, addr) in [("amd64", &host.addr), ("arm64", &guest_addr)] {
-            let text = ureq::get(&format!("http://{addr}/metrics"))
-                .call()
-                .unwrap()
-                .into_body()
-                .with_config()
-                .limit(1 << 30)
-                .read_to_string()
-                .unwrap();
+            let text = archscope_tests::get_text(&format!("http://{addr}/metrics"), "text/plain");
             std::fs::write(keep.with_extension(format!("{arch}.metrics")), text).unwrap();
         }
     }

@@ -87,28 +87,18 @@ fn chart(r: &Report) -> String {
 }
 
 pub fn html(r: &Report) -> String {
+    let title = esc(&format!(
+        "{}: {} against {}",
+        r.workload, r.b.arch, r.a.arch
+    ));
     let mut out = String::from("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
-    write!(
-        out,
-        "<title>{}: {} against {}</title>",
-        esc(&r.workload),
-        esc(&r.b.arch),
-        esc(&r.a.arch)
-    )
-    .ok();
+    write!(out, "<title>{title}</title>").ok();
     out.push_str(
         "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
          td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}\
          td.num{text-align:right;font-variant-numeric:tabular-nums}</style></head><body>",
     );
-    write!(
-        out,
-        "<h1>{}: {} against {}</h1><ul id=\"method\">",
-        esc(&r.workload),
-        esc(&r.b.arch),
-        esc(&r.a.arch)
-    )
-    .ok();
+    write!(out, "<h1>{title}</h1><ul id=\"method\">").ok();
     for l in method_lines(r) {
         write!(out, "<li>{}</li>", esc(&l)).ok();
     }

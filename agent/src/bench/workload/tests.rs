@@ -112,22 +112,30 @@ fn observed() -> Observed {
     o
 }
 
+/// amd64 against arm64 for shop/checkout, at the default band.
+fn analyse_amd64_arm64(
+    o: &Observed,
+    source: &str,
+    step: f64,
+    resamples: usize,
+    seed: u64,
+) -> analysis::Report {
+    let frame = Frame {
+        workload: "shop/checkout".into(),
+        source: source.into(),
+        step,
+    };
+    let options = Options {
+        resamples,
+        seed,
+        margin: 0.05,
+    };
+    analyse(["amd64", "arm64"], o, frame, &options)
+}
+
 #[test]
 fn a_slower_side_shows_in_latency_and_the_counts_are_exact() {
-    let r = analyse(
-        ["amd64", "arm64"],
-        &observed(),
-        Frame {
-            workload: "shop/checkout".into(),
-            source: "test".into(),
-            step: 10.0,
-        },
-        &Options {
-            resamples: 2000,
-            seed: 1,
-            margin: 0.05,
-        },
-    );
+    let r = analyse_amd64_arm64(&observed(), "test", 10.0, 2000, 1);
     for s in [&r.a, &r.b] {
         assert_eq!(s.pods.len(), 1);
         assert_eq!(s.samples, 6);
@@ -199,20 +207,7 @@ fn real_scrapes_of_both_arches_read_exactly() {
         );
         add_scrape(&mut o, &agent, &samples, 1, &name);
     }
-    let r = analyse(
-        ["amd64", "arm64"],
-        &o,
-        Frame {
-            workload: name.to_string(),
-            source: "fixtures".into(),
-            step: 60.0,
-        },
-        &Options {
-            resamples: 100,
-            seed: 1,
-            margin: 0.05,
-        },
-    );
+    let r = analyse_amd64_arm64(&o, "fixtures", 60.0, 100, 1);
     let calls = |s: &analysis::Side, n: &str| (s.syscalls[n].calls, s.syscalls[n].errors);
     // the workload's 10,000 getppid and 1,000 failed openat, after its loader's openat
     assert_eq!(calls(&r.a, "getppid"), (10_000.0, 0.0));
@@ -266,20 +261,7 @@ fn zeros() -> Observed {
 
 #[test]
 fn a_median_of_zero_is_a_difference_and_an_interval_to_zero_draws() {
-    let r = analyse(
-        ["amd64", "arm64"],
-        &zeros(),
-        Frame {
-            workload: "shop/checkout".into(),
-            source: "test".into(),
-            step: 10.0,
-        },
-        &Options {
-            resamples: 2000,
-            seed: 3,
-            margin: 0.05,
-        },
-    );
+    let r = analyse_amd64_arm64(&zeros(), "test", 10.0, 2000, 3);
     let row = |label: &str| r.rows.iter().find(|x| x.label == label).unwrap();
     let fail = row("openat failure ratio");
     assert_eq!(fail.direction, Direction::Higher);
