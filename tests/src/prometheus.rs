@@ -5,6 +5,33 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// One scrape job: its name, its targets and any further settings (YAML lines).
+struct Job {
+    name: String,
+    targets: Vec<String>,
+    settings: String,
+}
+
+impl Job {
+    fn new(name: &str, targets: &[&str], settings: &str) -> Job {
+        Job {
+            name: name.into(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            settings: settings.into(),
+        }
+    }
+
+    fn yaml(&self) -> String {
+        let t: Vec<String> = self.targets.iter().map(|t| format!("\"{t}\"")).collect();
+        format!(
+            "  - job_name: {}\n{}    static_configs:\n      - targets: [{}]\n",
+            self.name,
+            self.settings,
+            t.join(", ")
+        )
+    }
+}
+
 pub struct Prometheus {
     child: Child,
     dir: PathBuf,
@@ -14,14 +41,22 @@ pub struct Prometheus {
 impl Prometheus {
     /// Debian 12's Prometheus (2.42): it asks for OpenMetrics and gzip.
     pub fn start(target: &str) -> Prometheus {
-        Prometheus::launch(std::path::Path::new("prometheus"), &[target], "")
+        Prometheus::launch(
+            std::path::Path::new("prometheus"),
+            &[Job::new("archscope", &[target], "")],
+        )
     }
 
     /// As `start`, scraping every one of `targets` (one job: each is its own `instance`)
-    /// every `interval` seconds, which is also the scrape's timeout.
-    pub fn start_all(targets: &[&str], interval: u32) -> Prometheus {
-        let job = format!("    scrape_interval: {interval}s\n    scrape_timeout: {interval}s\n");
-        Prometheus::launch(std::path::Path::new("prometheus"), targets, &job)
+    /// every `interval` seconds, which is also the scrape's timeout; a second job scrapes
+    /// `twice` as well, as a ServiceMonitor beside a PodMonitor would.
+    pub fn start_all(targets: &[&str], interval: u32, twice: &[&str]) -> Prometheus {
+        let every = format!("    scrape_interval: {interval}s\n    scrape_timeout: {interval}s\n");
+        let mut jobs = vec![Job::new("archscope", targets, &every)];
+        if !twice.is_empty() {
+            jobs.push(Job::new("archscope-again", twice, &every));
+        }
+        Prometheus::launch(std::path::Path::new("prometheus"), &jobs)
     }
 
     /// Debian 13's Prometheus (2.53, which `cargo xtask setup` fetches into the project's
@@ -34,29 +69,25 @@ impl Prometheus {
             "{} is missing: `cargo xtask setup` fetches it",
             bin.display()
         );
-        Prometheus::launch(
-            &bin,
-            &[target],
-            "    scrape_protocols: [PrometheusText0.0.4]\n",
-        )
+        let text = "    scrape_protocols: [PrometheusText0.0.4]\n";
+        Prometheus::launch(&bin, &[Job::new("archscope", &[target], text)])
     }
 
-    fn launch(bin: &std::path::Path, targets: &[&str], job: &str) -> Prometheus {
+    fn launch(bin: &std::path::Path, jobs: &[Job]) -> Prometheus {
         let dir = std::env::temp_dir().join(format!(
             "archscope-prometheus-{}-{}",
             std::process::id(),
-            targets[0].replace([':', '.'], "-")
+            jobs[0].targets[0].replace([':', '.'], "-")
         ));
-        let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("prometheus.yml");
+        let jobs: String = jobs.iter().map(Job::yaml).collect();
         std::fs::write(
             &config,
             format!(
                 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: archscope\n{job}    static_configs:\n      - targets: [{}]\n",
-                targets.join(", ")
+                 scrape_configs:\n{jobs}"
             ),
         )
         .unwrap();

@@ -181,9 +181,11 @@ async fn selection(
         .into_iter()
         .chain(group.iter().copied())
         .collect();
+    // summed per job, then the largest job: an agent that two jobs scrape (a ServiceMonitor
+    // beside a PodMonitor) is counted once
+    let by = by.join(", ");
     let q = format!(
-        "sum by ({}) ({}{{{}}})",
-        by.join(", "),
+        "max by ({by}) (sum by (job, {by}) ({}{{{}}}))",
         sel.sample_name(),
         label_matchers(c.w, sel.matchers)
     );
@@ -209,6 +211,12 @@ async fn selection(
 async fn rate(c: &Client<'_>, o: &mut Observed, query: &str) -> anyhow::Result<()> {
     let q = query.replace("$step", &format!("{}ms", c.w.step.as_millis()));
     for (m, points) in c.range(&q).await? {
+        // a pod of the same name in another namespace is not the workload's
+        if m.get("namespace")
+            .is_some_and(|ns| *ns != c.w.workload.namespace)
+        {
+            continue;
+        }
         let Some(pod) = m.get("pod") else {
             return Err(UsageError(format!(
                 "--rate-query: its series need a `pod` label, e.g. sum by (pod) (rate(…[$step])); one has {m:?}"

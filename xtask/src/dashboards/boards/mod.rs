@@ -2,7 +2,7 @@
 //! network (`archscope_network_io_bytes_total`, `archscope_tcp_*`), PMU (`archscope_cpu_*`,
 //! `archscope_cgroup_cpu_*` hardware counters, `archscope_pmu_counter_available`),
 //! sensors and bench (`archscope_bench_*`) follow the same pattern for features on their
-//! way; tests/tests/dashboards.rs lists the panels that wait for them.
+//! way; tests/tests/dashboards/main.rs lists the panels that wait for them.
 use super::Kind::Timeseries;
 use super::{Board, Panel, panel};
 
