@@ -64,6 +64,8 @@ pub struct Api {
     /// Every request's path and query, for the assertions on what an agent asked.
     pub seen: Arc<Mutex<Vec<String>>>,
     go: Arc<AtomicBool>,
+    /// Uids of pods not listed yet: the API server has not got to them.
+    hidden: Arc<Mutex<Vec<String>>>,
 }
 
 impl Api {
@@ -72,6 +74,15 @@ impl Api {
             pods: Arc::new(pods),
             ..Api::default()
         }
+    }
+
+    /// The pod with `uid` is left out of lists until [`Api::reveal`].
+    pub fn hide(&self, uid: &str) {
+        self.hidden.lock().unwrap().push(uid.to_string());
+    }
+
+    pub fn reveal(&self, uid: &str) {
+        self.hidden.lock().unwrap().retain(|u| u != uid);
     }
 
     /// From now on [`crate::node::GO_PATH`] answers 200.
@@ -88,10 +99,12 @@ async fn list_pods(State(api): State<Api>, RawQuery(q): RawQuery) -> Json {
     let node = decoded
         .split('&')
         .find_map(|kv| kv.strip_prefix("fieldSelector=spec.nodeName="));
+    let hidden = api.hidden.lock().unwrap().clone();
     let items: Vec<Value> = api
         .pods
         .iter()
         .filter(|p| node.is_none_or(|n| p["spec"]["nodeName"] == n))
+        .filter(|p| !hidden.iter().any(|u| p["metadata"]["uid"] == u.as_str()))
         .cloned()
         .collect();
     js(json!({

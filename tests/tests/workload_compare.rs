@@ -36,7 +36,7 @@ const STEP: u64 = 4;
 /// under instruction emulation on a loaded machine can take over a second.
 const SCRAPE: u32 = 2;
 /// How long the agents are read: from before the first batch to past the last.
-const AGENTS_WINDOW: u64 = 44;
+const AGENTS_WINDOW: u64 = 48;
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("archscope-wl-{}-{name}", std::process::id()));
@@ -185,6 +185,9 @@ fn one_deployment_on_amd64_and_arm64() {
             labels,
         ),
     ]);
+    // the host's pod is not listed yet: its agent exports its container without the pod's
+    // labels until after the workload has started (see `reveal` below)
+    api.hide(&uid_host);
     let api_port = kube_api::serve(api.clone());
 
     // the guest boots while the host node starts
@@ -223,20 +226,24 @@ fn one_deployment_on_amd64_and_arm64() {
     let guest_addr = format!("127.0.0.1:{fwd}");
     // the host's agent is scraped by two jobs: the compare must count it once
     let prom = Prometheus::start_all(&[&host.addr, &guest_addr], SCRAPE, &[&host.addr]);
-    // both agents scraped, both pods named with their Deployment
+    // both agents scraped: the guest's pod named with its Deployment, the host's container
+    // not yet
+    let anonymous = format!("archscope_syscalls_total{{cgroup=~\".*{cid_host}\",workload=\"\"}}");
     wait_for(120, "both pods in Prometheus", || {
         let q = format!(
             "count by (pod) (archscope_syscalls_total{{namespace=\"{NS}\",workload=\"{DEPLOYMENT}\"}})"
         );
-        prom.query(&q)["result"]
+        let named = prom.query(&q)["result"].as_array().map(Vec::len);
+        let host = prom.query(&format!("count({anonymous})"))["result"]
             .as_array()
-            .is_some_and(|r| r.len() == 2)
+            .map(Vec::len);
+        named == Some(1) && host == Some(1)
     });
     let ready_wall = unix_now();
     let s = STEP as f64;
 
-    // the agents read directly for 11 windows: from just before the first batch to past
-    // the last (32 batches a second apart)
+    // the agents read directly for 12 windows: from just before the first batch to past
+    // the last (32 batches a second apart) and past the host's pod being labelled
     let agents_json = dir.join("agents.json");
     let (h, g) = (
         format!("http://{}", host.addr),
@@ -263,12 +270,34 @@ fn one_deployment_on_amd64_and_arm64() {
     std::thread::sleep(Duration::from_secs_f64((start + 0.5 - unix_now()).max(0.0)));
     api.go();
     host_pod.go();
+    // the API server lists the host's pod after 4 batches; its agent asks again within
+    // 30 s (a periodic list, or the retry of an unknown pod), inside the window
+    let (late_api, late_uid) = (api.clone(), uid_host.clone());
+    let reveal = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(4));
+        late_api.reveal(&late_uid);
+    });
     host_pod.wait_done(Duration::from_secs(120));
     guest.wait_for_line(node::DONE, Duration::from_secs(300));
     let (done, done_wall) = (Instant::now(), unix_now());
     let st = child.wait().unwrap();
     let log = log.join().unwrap();
+    reveal.join().unwrap();
     assert!(st.success(), "{log}");
+    // the host's container made some of its calls before it was labelled: those count
+    // for the pod too, so the counts below are exact only when they are kept
+    let before = prom.query(&format!(
+        "max_over_time({}[5m])",
+        anonymous.replace("workload=\"\"", "workload=\"\",syscall=\"getppid\"")
+    ));
+    let before: f64 = before["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (500.0..=16_000.0).contains(&before),
+        "getppid of the host's container before its pod was known: {before}"
+    );
     assert!(
         done + Duration::from_secs(1) < spawned + Duration::from_secs(AGENTS_WINDOW),
         "the workload outlasted the agents' window: {log}"
@@ -278,8 +307,16 @@ fn one_deployment_on_amd64_and_arm64() {
     check(&from_agents, "agents");
 
     // Prometheus, over whole windows from that boundary to the first past the scrapes
-    // after the last batch; every format reads the same windows (--end)
-    let end = ((done_wall + SCRAPE as f64 + 0.5) / s).ceil() * s;
+    // after the last batch and after the first that showed the host's pod by name; every
+    // format reads the same windows (--end)
+    let named = format!(
+        "min_over_time(timestamp(archscope_syscalls_total{{pod=\"{HOST_POD}\",syscall=\"getppid\"}})[5m:1s])"
+    );
+    let named: f64 = prom.query(&named)["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("the host's pod by name in Prometheus");
+    let end = ((done_wall.max(named) + SCRAPE as f64 + 0.5) / s).ceil() * s;
     wait_for(60, "both agents scraped past the window's end", || {
         let stamps =
             prom.query("min by (instance) (timestamp(archscope_node_info))")["result"].clone();

@@ -9,6 +9,7 @@ use anyhow::Context;
 use super::series::{AgentState, Observed, SELECTIONS, SeriesKey};
 use super::{Window, WorkloadName};
 use crate::collect::names;
+use crate::identity::cgroup_path;
 
 /// One sample of the exposition text.
 #[derive(Debug, PartialEq)]
@@ -107,10 +108,7 @@ pub fn add_scrape(o: &mut Observed, agent: &str, samples: &[Sample], at: usize, 
             map.insert(label(key), s.value > 0.0);
         } else if let Some((i, _)) = selections.iter().find(|(_, n)| *n == s.name) {
             let sel = &SELECTIONS[*i];
-            let ours = label("namespace") == w.namespace
-                && label("workload") == w.name
-                && sel.matchers.iter().all(|(k, v)| label(k) == *v);
-            if !ours || label("pod").is_empty() {
+            if !sel.matchers.iter().all(|(k, v)| label(k) == *v) {
                 continue;
             }
             let key = SeriesKey {
@@ -120,7 +118,16 @@ pub fn add_scrape(o: &mut Observed, agent: &str, samples: &[Sample], at: usize, 
                 sel: *i,
                 labels: sel.group().iter().map(|k| label(k)).collect(),
             };
-            o.set(key, at, s.value);
+            if label("namespace") == w.namespace && label("workload") == w.name {
+                if !key.pod.is_empty() {
+                    o.set(key, at, s.value);
+                }
+            } else if label("workload").is_empty()
+                && cgroup_path::parse(&key.cgroup).pod_uid.is_some()
+            {
+                // a pod's container whose pod is not known yet: perhaps the workload's
+                o.set_unlabelled(key.container(), at, s.value);
+            }
         }
     }
 }

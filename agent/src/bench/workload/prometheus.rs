@@ -3,12 +3,12 @@
 //! selector: the last sample at or before each boundary. So increases are exact
 //! differences of the agents' counters, not `increase()`'s extrapolation, and a window
 //! lasts from one scrape to the other (`timestamp()` of those samples).
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::series::{AgentState, Observed, SELECTIONS, Selection, SeriesKey};
+use super::series::{AgentState, ContainerKey, Observed, SELECTIONS, Selection, SeriesKey};
 use super::{Window, label_matchers};
 use crate::UsageError;
 use crate::collect::names;
@@ -117,6 +117,7 @@ pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Resu
         for (index, sel) in SELECTIONS.iter().enumerate() {
             selection(&c, &mut o, index, sel).await?;
         }
+        unlabelled(&c, &mut o).await?;
         if let Some(q) = rate_query {
             rate(&c, &mut o, q).await?;
         }
@@ -205,6 +206,77 @@ async fn selection(
         }
     }
     Ok(())
+}
+
+/// The containers whose workload series show only after the window's start: their values
+/// where they were exported without a workload label (the pod not known yet).
+async fn unlabelled(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
+    let mut cgroups: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for k in o.late() {
+        cgroups.entry(k.sel).or_default().insert(k.cgroup.clone());
+    }
+    let mut found = Vec::new();
+    for (index, all) in cgroups {
+        let sel = &SELECTIONS[index];
+        let by: Vec<&str> = ["instance", "cgroup"]
+            .into_iter()
+            .chain(sel.group())
+            .collect();
+        let by = by.join(", ");
+        let extra: String = sel
+            .matchers
+            .iter()
+            .map(|(k, v)| format!(",{k}=\"{v}\""))
+            .collect();
+        // a few at a time: the query goes in the URL
+        let all: Vec<String> = all.into_iter().collect();
+        for chunk in all.chunks(20) {
+            let q = format!(
+                "max by ({by}) (sum by (job, {by}) ({}{{cgroup=~\"{}\",workload=\"\"{extra}}}))",
+                sel.sample_name(),
+                regex_of(chunk)
+            );
+            for (m, points) in c.range(&q).await? {
+                let key = ContainerKey {
+                    instance: label(&m, "instance"),
+                    cgroup: label(&m, "cgroup"),
+                    sel: index,
+                    labels: sel.group().iter().map(|k| label(&m, k)).collect(),
+                };
+                found.push((key, points));
+            }
+        }
+    }
+    for (key, points) in found {
+        for (at, v) in points {
+            o.set_unlabelled(key.clone(), at, v);
+        }
+    }
+    Ok(())
+}
+
+/// A PromQL regex (RE2, inside a double-quoted string) matching exactly these values.
+pub fn regex_of(values: &[String]) -> String {
+    let escaped: Vec<String> = values
+        .iter()
+        .map(|v| {
+            let mut e = String::new();
+            for ch in v.chars() {
+                match ch {
+                    // a regex escape, each backslash escaped for the string
+                    '\\' => e.push_str("\\\\\\\\"),
+                    _ if ".+*?()|[]{}^$".contains(ch) => {
+                        e.push_str("\\\\");
+                        e.push(ch);
+                    }
+                    '"' => e.push_str("\\\""),
+                    _ => e.push(ch),
+                }
+            }
+            e
+        })
+        .collect();
+    escaped.join("|")
 }
 
 /// `--rate-query`, `$step` standing for the step: each pod's rate at each boundary.

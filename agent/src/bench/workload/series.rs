@@ -94,6 +94,27 @@ pub struct SeriesKey {
     pub labels: Vec<String>,
 }
 
+impl SeriesKey {
+    pub fn container(&self) -> ContainerKey {
+        ContainerKey {
+            instance: self.instance.clone(),
+            cgroup: self.cgroup.clone(),
+            sel: self.sel,
+            labels: self.labels.clone(),
+        }
+    }
+}
+
+/// One container's series of one selection whatever its identity labels: the agent
+/// exports a cgroup without its pod's labels until its metadata comes, then with them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ContainerKey {
+    pub instance: String,
+    pub cgroup: String,
+    pub sel: usize,
+    pub labels: Vec<String>,
+}
+
 /// What an agent said about itself at the last boundary it answered.
 #[derive(Debug, Clone, Default)]
 pub struct AgentState {
@@ -113,6 +134,11 @@ pub struct Observed {
     pub up: BTreeMap<String, Vec<bool>>,
     pub agents: BTreeMap<String, AgentState>,
     pub values: BTreeMap<SeriesKey, Vec<Option<f64>>>,
+    /// Containers of pods at the boundaries where their agent exported them without a
+    /// workload label (the pod not known yet): once a container shows with the workload's
+    /// labels, these are its counts before, so its past is neither lost nor put in one
+    /// window.
+    pub unlabelled: BTreeMap<ContainerKey, Vec<Option<f64>>>,
     /// `--rate-query`: each pod's request rate over the window ending at each boundary.
     pub rate: BTreeMap<String, Vec<Option<f64>>>,
     /// Per agent, when the values of each boundary were scraped (Unix seconds), where
@@ -151,6 +177,22 @@ impl Observed {
         }
     }
 
+    pub fn set_unlabelled(&mut self, key: ContainerKey, at: usize, v: f64) {
+        let n = self.times.len();
+        let slot = &mut self.unlabelled.entry(key).or_insert_with(|| vec![None; n])[at];
+        *slot = Some(slot.unwrap_or(0.0) + v);
+    }
+
+    /// The workload's series that first show after the first boundary: their containers
+    /// may have been exported before without the workload's labels.
+    pub fn late(&self) -> Vec<&SeriesKey> {
+        self.values
+            .iter()
+            .filter(|(_, v)| v.first().is_some_and(Option::is_none))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
     pub fn set(&mut self, key: SeriesKey, at: usize, v: f64) {
         let n = self.times.len();
         let slot = &mut self.values.entry(key).or_insert_with(|| vec![None; n])[at];
@@ -159,7 +201,7 @@ impl Observed {
 }
 
 /// One series and its values at the boundaries.
-type Column<'a> = (&'a SeriesKey, &'a Vec<Option<f64>>);
+type Column<'a> = (&'a SeriesKey, Vec<Option<f64>>);
 
 /// One pod over one window: every series' increase, summed over its containers.
 #[derive(Debug, Clone)]
@@ -176,19 +218,25 @@ pub struct PodWindow {
 }
 
 /// The increases per pod and window. A window counts for a pod when its agent answered
-/// at both ends and the pod had a series at the end. A series absent at the start (its
-/// agent answering) is new: it starts from 0, as the agent's series start with the
-/// cgroup's first counts; absent at the end but there later, it has not started yet (0).
+/// at both ends and the pod had a series at the end. Where a series is absent, its
+/// container's values without the workload's labels stand in (`unlabelled`). A series
+/// still absent at the start (its agent answering) is new: it starts from 0, as the
+/// agent's series start with the cgroup's first counts; absent at the end but there
+/// later, it has not started yet (0).
 /// A value of a container below the one before is a reset (the agent restarted between
 /// the scrapes): then every series of that container counts from 0, so a histogram's
 /// buckets stay consistent with each other.
 pub fn windows(o: &Observed) -> Vec<PodWindow> {
     let mut by_pod: BTreeMap<(&str, &str), Vec<Column<'_>>> = BTreeMap::new();
     for (k, v) in &o.values {
+        let before = o.unlabelled.get(&k.container());
+        let col = (0..v.len())
+            .map(|i| v[i].or_else(|| before.and_then(|b| b[i])))
+            .collect();
         by_pod
             .entry((k.instance.as_str(), k.pod.as_str()))
             .or_default()
-            .push((k, v));
+            .push((k, col));
     }
     let mut out = Vec::new();
     for ((instance, pod), series) in by_pod {

@@ -275,3 +275,73 @@ fn a_median_of_zero_is_a_difference_and_an_interval_to_zero_draws() {
     let page = html(&r);
     assert!(page.contains("id=\"chart-ratios\"") && page.len() < 200_000);
 }
+
+/// What PromQL makes of a double-quoted string's escapes.
+fn promql_string(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        out.push(if c == '\\' { chars.next().unwrap() } else { c });
+    }
+    out
+}
+
+#[test]
+fn cgroup_regexes_match_exactly_their_paths() {
+    // the fixtures' pod cgroups, a systemd unit's escaped dash, and what regexes read
+    let mut paths: Vec<String> = REAL
+        .iter()
+        .flat_map(|(_, text)| parse(text).unwrap())
+        .filter_map(|s| s.labels.get("cgroup").cloned())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 2);
+    paths.push(r"/system.slice/system-serial\x2dgetty.slice".into());
+    paths.push("/a+b/(c)|[d]{2}^$*?\"q\"".into());
+    let re = promql_string(&prometheus::regex_of(&paths));
+    let re = regex::Regex::new(&format!("^(?:{re})$")).unwrap();
+    for p in &paths {
+        assert!(re.is_match(p), "{p}");
+    }
+    for near in [
+        "/system.slice/system-serial-getty.slice",
+        "/systemXslice/system-serial\\x2dgetty.slice",
+        "/a+b/(c)|[d]{2}^$*?\"q\"x",
+        "/ab/(c)",
+    ] {
+        assert!(!re.is_match(near), "{near}");
+    }
+}
+
+/// A container of a pod, as the host's agent names it (fixtures/amd64.metrics).
+const POD_CGROUP: &str = "/kubepods/burstable/pod3c1f0c2e-0000-4000-8000-000000019171/00000000000000000000000000000000000000000000000000000000004ae301";
+
+#[test]
+fn a_container_labelled_late_keeps_its_past_in_its_windows() {
+    let name = WorkloadName::parse("shop/checkout").unwrap();
+    let mut o = Observed::new(vec![0.0, 10.0, 20.0, 30.0]);
+    // the pod's container first without its pod's labels, then with them; a new container
+    // of the workload appears at the last boundary and counts from 0
+    let anonymous = |n: u64| {
+        format!(
+            "{HOST}archscope_syscalls_total{{cgroup=\"{POD_CGROUP}\",container_id=\"c1\",runtime=\"containerd\",namespace=\"\",pod=\"\",workload=\"\",syscall=\"getppid\"}} {n}\n"
+        )
+    };
+    let texts = [
+        anonymous(100),
+        anonymous(130),
+        scrape(HOST, "checkout-1", 150, 0, 0, 0).replace("/k/p", POD_CGROUP),
+        scrape(HOST, "checkout-1", 200, 0, 0, 0).replace("/k/p", POD_CGROUP)
+            + "archscope_syscalls_total{cgroup=\"/k/q\",namespace=\"shop\",pod=\"checkout-1\",workload=\"checkout\",syscall=\"getppid\"} 7\n",
+    ];
+    for (at, t) in texts.iter().enumerate() {
+        add_scrape(&mut o, "http://a:9435", &parse(t).unwrap(), at, &name);
+    }
+    let ws = series::windows(&o);
+    let getppid = |w: &series::PodWindow| w.inc[&(series::SYSCALLS, vec!["getppid".to_string()])];
+    let got: Vec<(usize, f64, bool)> = ws.iter().map(|w| (w.index, getppid(w), w.whole)).collect();
+    // its windows before it was labelled are the pod's too; window 1 is 130 → 150, not
+    // its whole 150; window 2 is 50 and the new container's 7
+    assert_eq!(got, [(0, 30.0, true), (1, 20.0, true), (2, 57.0, true)]);
+}
