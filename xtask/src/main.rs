@@ -77,7 +77,7 @@ enum Cmd {
     },
     /// The same pod workload on the host and in the arm64 guest (Debian 12's 6.1 booted as
     /// a networked Kubernetes-like node), both scraped by a real Prometheus:
-    /// tests/tests/workload_compare.rs. Needs root.
+    /// tests/tests/workload_compare/. Needs root.
     VmCompare,
     /// Build and run `agent run`, passing on any arguments after `--`.
     Run {

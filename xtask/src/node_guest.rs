@@ -1,6 +1,6 @@
 //! `cargo xtask vm-compare`: one workload in a pod on the host and in the arm64 guest
 //! (Debian 12's 6.1 booted as a networked Kubernetes-like node, tests/src/node.rs), both
-//! read by a real Prometheus: the `#[ignore]`d tests/tests/workload_compare.rs, given the
+//! read by a real Prometheus: the `#[ignore]`d tests/tests/workload_compare/, given the
 //! guest's kernel and initramfs. `cargo xtask test` runs it after the guests, on the arm64
 //! build it has already made.
 use anyhow::Context;
@@ -34,7 +34,7 @@ pub fn run() -> anyhow::Result<()> {
     compare(&p)
 }
 
-/// Run tests/tests/workload_compare.rs against the prepared arm64 guest; the host's
+/// Run tests/tests/workload_compare/ against the prepared arm64 guest; the host's
 /// debug agent must be built.
 pub fn compare(p: &Prepared) -> anyhow::Result<()> {
     let (kernel, initrd) = p

@@ -177,7 +177,7 @@ fn a_slower_side_shows_in_latency_and_the_counts_are_exact() {
 }
 
 /// Real scrapes (the lines the compare reads) of the two agents of
-/// tests/tests/workload_compare.rs after its workload: the host's and the arm64 guest's.
+/// tests/tests/workload_compare/ after its workload: the host's and the arm64 guest's.
 const REAL: [(&str, &str); 2] = [
     ("amd64", include_str!("fixtures/amd64.metrics")),
     ("arm64", include_str!("fixtures/arm64.metrics")),
