@@ -48,6 +48,12 @@ pub fn check(r: &Value, source: &str) {
             "{arch}: {ctx}"
         );
     }
+    // the host's pod was named after its first batches: its windows before count too
+    let rate = row(r, "getppid calls/s per pod");
+    assert!(
+        rate["a"]["n"].as_u64() >= rate["b"]["n"].as_u64(),
+        "the host's pod lost windows: {ctx}"
+    );
     let fail = row(r, "openat failure ratio");
     assert_eq!(
         (fail["a"]["median"].as_f64(), fail["b"]["median"].as_f64()),

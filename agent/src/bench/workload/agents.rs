@@ -123,7 +123,11 @@ pub fn add_scrape(o: &mut Observed, agent: &str, samples: &[Sample], at: usize, 
                     o.set(key, at, s.value);
                 }
             } else if label("workload").is_empty()
-                && cgroup_path::parse(&key.cgroup).pod_uid.is_some()
+                && [String::new(), w.namespace.clone()].contains(&label("namespace"))
+                && *o
+                    .pod_cgroups
+                    .entry(key.cgroup.clone())
+                    .or_insert_with(|| cgroup_path::parse(&key.cgroup).pod_uid.is_some())
             {
                 // a pod's container whose pod is not known yet: perhaps the workload's
                 o.set_unlabelled(key.container(), at, s.value);
@@ -218,6 +222,7 @@ pub fn observe(
                 failed.into_values().collect::<Vec<_>>().join("; ")
             );
         }
+        o.drop_other_unlabelled();
         Ok(o)
     })
 }

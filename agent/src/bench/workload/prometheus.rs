@@ -39,6 +39,32 @@ struct Client<'a> {
     w: &'a Window,
 }
 
+/// Per agent and boundary, the scrape job whose sample is the latest there. An agent that
+/// two jobs scrape (a ServiceMonitor beside a PodMonitor) is read through one job at each
+/// boundary, all its series alike: a sum over jobs would count it twice, and a maximum
+/// per series could mix one job's scrape from before an agent restart with the other's
+/// from after it.
+#[derive(Default)]
+struct Jobs(BTreeMap<String, Vec<Option<(String, f64)>>>);
+
+impl Jobs {
+    fn offer(&mut self, instance: String, job: String, at: usize, t: f64, n: usize) {
+        let slot = &mut self.0.entry(instance).or_insert_with(|| vec![None; n])[at];
+        if slot.as_ref().is_none_or(|(_, best)| t > *best) {
+            *slot = Some((job, t));
+        }
+    }
+
+    /// Whether a series' labels `m` come from the chosen job of their agent at `at`.
+    fn chosen(&self, m: &BTreeMap<String, String>, at: usize) -> bool {
+        let job = m.get("job").map_or("", String::as_str);
+        self.0
+            .get(&label(m, "instance"))
+            .and_then(|v| v[at].as_ref())
+            .is_some_and(|(j, _)| j == job)
+    }
+}
+
 impl Client<'_> {
     /// `(labels, [(boundary index, value)])` of every series the query returns.
     async fn range(
@@ -113,11 +139,11 @@ pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Resu
             .build()?;
         let c = Client { http, base, w };
         let mut o = Observed::new(w.times());
-        agents(&c, &mut o).await?;
+        let jobs = agents(&c, &mut o).await?;
         for (index, sel) in SELECTIONS.iter().enumerate() {
-            selection(&c, &mut o, index, sel).await?;
+            selection(&c, &jobs, &mut o, index, sel).await?;
         }
-        unlabelled(&c, &mut o).await?;
+        unlabelled(&c, &jobs, &mut o).await?;
         if let Some(q) = rate_query {
             rate(&c, &mut o, q).await?;
         }
@@ -125,8 +151,9 @@ pub fn observe(base: &str, w: &Window, rate_query: Option<&str>) -> anyhow::Resu
     })
 }
 
-/// The agents: their architecture, when they were scraped, their features and PMU.
-async fn agents(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
+/// The agents: their architecture, when they were scraped (and by which job), their
+/// features and PMU.
+async fn agents(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<Jobs> {
     let info = names::NODE_INFO.prometheus_name();
     for (m, points) in c
         .range(&format!("max by (instance, goarch) ({info})"))
@@ -144,10 +171,19 @@ async fn agents(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
             c.base
         );
     }
-    let stamps = format!("max by (instance) (timestamp({info}))");
+    let mut jobs = Jobs::default();
+    let stamps = format!("max by (job, instance) (timestamp({info}))");
     for (m, points) in c.range(&stamps).await? {
         for (i, t) in points {
-            o.set_scraped(&label(&m, "instance"), i, t);
+            let n = o.times.len();
+            jobs.offer(label(&m, "instance"), label(&m, "job"), i, t, n);
+        }
+    }
+    for (instance, at) in &jobs.0 {
+        for (i, chosen) in at.iter().enumerate() {
+            if let Some((_, t)) = chosen {
+                o.set_scraped(instance, i, *t);
+            }
         }
     }
     let feature_up = names::FEATURE_UP.prometheus_name();
@@ -167,12 +203,13 @@ async fn agents(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
             map.insert(label(&m, key), v > 0.0);
         }
     }
-    Ok(())
+    Ok(jobs)
 }
 
 /// One selection's series, per agent, pod and container.
 async fn selection(
     c: &Client<'_>,
+    jobs: &Jobs,
     o: &mut Observed,
     index: usize,
     sel: &Selection,
@@ -182,11 +219,9 @@ async fn selection(
         .into_iter()
         .chain(group.iter().copied())
         .collect();
-    // summed per job, then the largest job: an agent that two jobs scrape (a ServiceMonitor
-    // beside a PodMonitor) is counted once
     let by = by.join(", ");
     let q = format!(
-        "max by ({by}) (sum by (job, {by}) ({}{{{}}}))",
+        "sum by (job, {by}) ({}{{{}}})",
         sel.sample_name(),
         label_matchers(c.w, sel.matchers)
     );
@@ -201,16 +236,17 @@ async fn selection(
         if key.pod.is_empty() {
             continue;
         }
-        for (i, v) in points {
+        for (i, v) in points.into_iter().filter(|(i, _)| jobs.chosen(&m, *i)) {
             o.set(key.clone(), i, v);
         }
     }
     Ok(())
 }
 
-/// The containers whose workload series show only after the window's start: their values
-/// where they were exported without a workload label (the pod not known yet).
-async fn unlabelled(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
+/// The containers whose workload series are missing at some boundary before they show:
+/// their values where they were exported without a workload label (the pod not known
+/// yet, at its start or after its agent restarted).
+async fn unlabelled(c: &Client<'_>, jobs: &Jobs, o: &mut Observed) -> anyhow::Result<()> {
     let mut cgroups: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     for k in o.late() {
         cgroups.entry(k.sel).or_default().insert(k.cgroup.clone());
@@ -232,7 +268,7 @@ async fn unlabelled(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
         let all: Vec<String> = all.into_iter().collect();
         for chunk in all.chunks(20) {
             let q = format!(
-                "max by ({by}) (sum by (job, {by}) ({}{{cgroup=~\"{}\",workload=\"\"{extra}}}))",
+                "sum by (job, {by}) ({}{{cgroup=~\"{}\",workload=\"\"{extra}}})",
                 sel.sample_name(),
                 regex_of(chunk)
             );
@@ -243,6 +279,10 @@ async fn unlabelled(c: &Client<'_>, o: &mut Observed) -> anyhow::Result<()> {
                     sel: index,
                     labels: sel.group().iter().map(|k| label(&m, k)).collect(),
                 };
+                let points: Vec<(usize, f64)> = points
+                    .into_iter()
+                    .filter(|(i, _)| jobs.chosen(&m, *i))
+                    .collect();
                 found.push((key, points));
             }
         }
@@ -263,6 +303,8 @@ pub fn regex_of(values: &[String]) -> String {
             let mut e = String::new();
             for ch in v.chars() {
                 match ch {
+                    // a newline cannot stand in a PromQL string: its escape
+                    '\n' => e.push_str("\\n"),
                     // a regex escape, each backslash escaped for the string
                     '\\' => e.push_str("\\\\\\\\"),
                     _ if ".+*?()|[]{}^$".contains(ch) => {

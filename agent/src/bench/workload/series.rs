@@ -139,6 +139,8 @@ pub struct Observed {
     /// labels, these are its counts before, so its past is neither lost nor put in one
     /// window.
     pub unlabelled: BTreeMap<ContainerKey, Vec<Option<f64>>>,
+    /// The agents source: whether a cgroup path is a pod's, parsed once per path.
+    pub pod_cgroups: BTreeMap<String, bool>,
     /// `--rate-query`: each pod's request rate over the window ending at each boundary.
     pub rate: BTreeMap<String, Vec<Option<f64>>>,
     /// Per agent, when the values of each boundary were scraped (Unix seconds), where
@@ -183,12 +185,22 @@ impl Observed {
         *slot = Some(slot.unwrap_or(0.0) + v);
     }
 
-    /// The workload's series that first show after the first boundary: their containers
-    /// may have been exported before without the workload's labels.
+    /// Keeps only the unlabelled values of the workload's containers.
+    pub fn drop_other_unlabelled(&mut self) {
+        let ours: std::collections::BTreeSet<ContainerKey> =
+            self.values.keys().map(SeriesKey::container).collect();
+        self.unlabelled.retain(|k, _| ours.contains(k));
+    }
+
+    /// The workload's series missing at a boundary before one where they show: their
+    /// containers may have been exported there without the workload's labels.
     pub fn late(&self) -> Vec<&SeriesKey> {
         self.values
             .iter()
-            .filter(|(_, v)| v.first().is_some_and(Option::is_none))
+            .filter(|(_, v)| {
+                let last = v.iter().rposition(Option::is_some);
+                last.is_some_and(|l| v[..l].iter().any(Option::is_none))
+            })
             .map(|(k, _)| k)
             .collect()
     }

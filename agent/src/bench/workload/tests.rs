@@ -276,12 +276,21 @@ fn a_median_of_zero_is_a_difference_and_an_interval_to_zero_draws() {
     assert!(page.contains("id=\"chart-ratios\"") && page.len() < 200_000);
 }
 
-/// What PromQL makes of a double-quoted string's escapes.
+/// PromQL unquotes as Go does: `\\`, `\"` and `\n` are what `regex_of` may write; any
+/// other escape (`\.`) would make the query invalid, and so does a raw newline.
 fn promql_string(s: &str) -> String {
     let mut out = String::new();
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
-        out.push(if c == '\\' { chars.next().unwrap() } else { c });
+        assert_ne!(c, '\n', "a raw newline in {s:?}");
+        out.push(match (c, c == '\\') {
+            (_, true) => match chars.next().unwrap() {
+                e @ ('\\' | '"') => e,
+                'n' => '\n',
+                e => panic!("an escape PromQL rejects: \\{e} in {s:?}"),
+            },
+            (c, false) => c,
+        });
     }
     out
 }
@@ -298,7 +307,7 @@ fn cgroup_regexes_match_exactly_their_paths() {
     paths.dedup();
     assert_eq!(paths.len(), 2);
     paths.push(r"/system.slice/system-serial\x2dgetty.slice".into());
-    paths.push("/a+b/(c)|[d]{2}^$*?\"q\"".into());
+    paths.push("/a+b/(c)|[d]{2}^$*?\"q\"\nnext".into());
     let re = promql_string(&prometheus::regex_of(&paths));
     let re = regex::Regex::new(&format!("^(?:{re})$")).unwrap();
     for p in &paths {
@@ -307,7 +316,8 @@ fn cgroup_regexes_match_exactly_their_paths() {
     for near in [
         "/system.slice/system-serial-getty.slice",
         "/systemXslice/system-serial\\x2dgetty.slice",
-        "/a+b/(c)|[d]{2}^$*?\"q\"x",
+        "/a+b/(c)|[d]{2}^$*?\"q\"x\nnext",
+        "/a+b/(c)|[d]{2}^$*?\"q\"\n",
         "/ab/(c)",
     ] {
         assert!(!re.is_match(near), "{near}");

@@ -123,3 +123,28 @@ fn a_window_needs_its_agent_at_both_ends() {
     assert_eq!(w[0].index, 1);
     assert_eq!(w[0].inc.values().copied().collect::<Vec<_>>(), [50.0]);
 }
+
+#[test]
+fn late_series_are_those_missing_before_they_show() {
+    let mut o = Observed::new(vec![0.0, 10.0, 20.0, 30.0]);
+    let key = |pod: &str| SeriesKey {
+        instance: "a:1".into(),
+        pod: pod.into(),
+        cgroup: format!("/{pod}"),
+        sel: SYSCALLS,
+        labels: vec!["getppid".into()],
+    };
+    // (pod, boundaries with a value)
+    for (pod, at) in [
+        ("from-start", &[0, 1, 2, 3][..]),
+        ("ends-early", &[0, 1]),
+        ("named-late", &[2, 3]),
+        ("gap", &[0, 2]),
+    ] {
+        for &i in at {
+            o.set(key(pod), i, 1.0);
+        }
+    }
+    let late: Vec<&str> = o.late().iter().map(|k| k.pod.as_str()).collect();
+    assert_eq!(late, ["gap", "named-late"]);
+}
